@@ -1,0 +1,54 @@
+"""dcol: the workflow engine of Cités Unies France's DCOL and call-for-projects schemes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; ``config`` overrides every other source of settings."""
+    app = Flask(
+        __name__,
+        instance_path=str((config or {}).get("INSTANCE_PATH") or ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    from dcol.config import load_config
+
+    load_config(app, config)
+
+    from dcol import i18n, mail, security
+    from dcol.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    from dcol.migrations_support import render_item
+
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    mail.init_app(app)
+    login_manager.init_app(app)
+
+    from dcol.accounts.views import bp as accounts_bp
+    from dcol.home.views import bp as home_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(home_bp)
+
+    from dcol import cli
+
+    cli.init_app(app)
+    return app

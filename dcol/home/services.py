@@ -1,0 +1,276 @@
+"""What awaits each user's action, by role, and the navigation their roles open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from dcol.extensions import db
+from dcol.models import (
+    Application,
+    ApplicationState,
+    Call,
+    CommitteeMember,
+    CommitteeSession,
+    ConflictStatus,
+    MembershipStatus,
+    Mission,
+    MissionProposal,
+    Organisation,
+    OrganisationStatus,
+    ProposalStatus,
+    Review,
+    ReviewState,
+    Role,
+    SessionState,
+    User,
+    utcnow,
+)
+
+QUEUE_LIMIT = 20
+
+
+@dataclass
+class Task:
+    title: str
+    detail: str = ""
+    url: str | None = None
+
+
+@dataclass
+class Section:
+    role: Role
+    heading: str
+    empty: str
+    tasks: list[Task] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    roles: frozenset[Role] | None = None  # None: every signed-in user
+
+
+NAVIGATION = (
+    NavItem("home.index", _l("Accueil")),
+    NavItem("home.organisation", _l("Mon organisation"), frozenset({Role.APPLICANT})),
+    NavItem("home.expert_profile", _l("Ma fiche expert"), frozenset({Role.EXPERT})),
+    NavItem("home.organisations", _l("Organisations"), frozenset({Role.MANAGER, Role.ADMIN})),
+    NavItem("home.users", _l("Utilisateurs"), frozenset({Role.ADMIN})),
+    NavItem("accounts.api_tokens", _l("Jetons d'API")),
+)
+
+
+def navigation_for(user: User) -> list[NavItem]:
+    return [item for item in NAVIGATION if item.roles is None or not item.roles.isdisjoint(user.roles)]
+
+
+def _dossier_task(app: Application, detail: str = "") -> Task:
+    return Task(f"{app.reference} — {app.title or app.organisation.name}", detail or app.state.label)
+
+
+def _applicant_section(user: User) -> Section:
+    section = Section(
+        Role.APPLICANT,
+        str(_l("Dossiers de mon organisation à compléter")),
+        str(_l("Aucun dossier n'attend d'action de votre part.")),
+    )
+    if not user.is_active_member:
+        section.tasks.append(
+            Task(
+                str(_l("Votre compte est en attente de validation par Cités Unies France.")),
+                str(_l("Vous pourrez déposer un dossier dès qu'il sera validé.")),
+            )
+        )
+        return section
+    apps = db.session.scalars(
+        sa.select(Application)
+        .options(joinedload(Application.organisation))
+        .where(
+            Application.organisation_id == user.organisation_id,
+            Application.state.in_(
+                [ApplicationState.DRAFT, ApplicationState.CHANGES_REQUESTED,
+                 ApplicationState.AGREEMENT]
+            ),
+        )
+        .order_by(Application.updated_at.desc())
+        .limit(QUEUE_LIMIT)
+    )
+    section.tasks = [_dossier_task(app) for app in apps]
+    return section
+
+
+def _reviewer_section(user: User) -> Section:
+    section = Section(
+        Role.REVIEWER,
+        str(_l("Évaluations qui vous sont confiées")),
+        str(_l("Aucune évaluation en attente.")),
+    )
+    reviews = db.session.scalars(
+        sa.select(Review)
+        .options(joinedload(Review.application).joinedload(Application.organisation))
+        .where(
+            Review.reviewer_id == user.id,
+            Review.state == ReviewState.DRAFT,
+            Review.conflict_status != ConflictStatus.CONFLICT,
+        )
+        .order_by(Review.assigned_at)
+        .limit(QUEUE_LIMIT)
+    )
+    for review in reviews:
+        detail = (
+            str(_l("Déclaration d'absence de conflit d'intérêts attendue"))
+            if review.conflict_status is ConflictStatus.PENDING
+            else str(_l("Évaluation à rédiger"))
+        )
+        section.tasks.append(_dossier_task(review.application, detail))
+    return section
+
+
+def _committee_section(user: User) -> Section:
+    section = Section(
+        Role.COMMITTEE,
+        str(_l("Vos prochains comités de sélection")),
+        str(_l("Aucun comité programmé.")),
+    )
+    sessions = db.session.scalars(
+        sa.select(CommitteeSession)
+        .join(CommitteeMember)
+        .options(joinedload(CommitteeSession.call))
+        .where(CommitteeMember.user_id == user.id, CommitteeSession.state != SessionState.CLOSED)
+        .order_by(CommitteeSession.held_at)
+        .limit(QUEUE_LIMIT)
+    )
+    from dcol.i18n import format_moment
+
+    section.tasks = [Task(s.title, f"{s.call.title} — {format_moment(s.held_at)}") for s in sessions]
+    return section
+
+
+def _manager_section(user: User) -> Section:
+    section = Section(
+        Role.MANAGER,
+        str(_l("À traiter par le chargé de mission")),
+        str(_l("Rien en attente.")),
+    )
+    counts = dict(
+        db.session.execute(
+            sa.select(Application.state, sa.func.count())
+            .where(
+                Application.state.in_(
+                    [
+                        ApplicationState.SUBMITTED,
+                        ApplicationState.ELIGIBLE,
+                        ApplicationState.SELECTED,
+                        ApplicationState.MATCHING,
+                        ApplicationState.AGREEMENT,
+                        ApplicationState.FINAL_REPORT,
+                    ]
+                )
+            )
+            .group_by(Application.state)
+        ).all()
+    )
+    wording = {
+        ApplicationState.SUBMITTED: _l("dossier(s) déposé(s) dont la recevabilité est à vérifier"),
+        ApplicationState.ELIGIBLE: _l("dossier(s) recevable(s) à mettre en instruction"),
+        ApplicationState.SELECTED: _l("dossier(s) retenu(s) à engager"),
+        ApplicationState.MATCHING: _l("dossier(s) en recherche d'expert"),
+        ApplicationState.AGREEMENT: _l("convention(s) en cours de signature"),
+        ApplicationState.FINAL_REPORT: _l("rapport(s) final(aux) à valider avant clôture"),
+    }
+    for state, text in wording.items():
+        if counts.get(state):
+            section.tasks.append(Task(f"{counts[state]} {text}"))
+    section.tasks.extend(_pending_validations())
+    return section
+
+
+def _pending_validations() -> list[Task]:
+    tasks = []
+    orgs = db.session.scalar(
+        sa.select(sa.func.count()).where(Organisation.status == OrganisationStatus.PENDING)
+    )
+    if orgs:
+        tasks.append(Task(f"{orgs} {_l('organisation(s) à valider')}"))
+    members = db.session.scalar(
+        sa.select(sa.func.count()).where(User.membership_status == MembershipStatus.PENDING)
+    )
+    if members:
+        tasks.append(Task(f"{members} {_l('compte(s) de collectivité à valider')}"))
+    return tasks
+
+
+def _expert_section(user: User) -> Section:
+    section = Section(
+        Role.EXPERT,
+        str(_l("Propositions et missions")),
+        str(_l("Aucune proposition ni mission en cours.")),
+    )
+    if user.expert_id is None:
+        return section
+    proposals = db.session.scalars(
+        sa.select(MissionProposal)
+        .options(joinedload(MissionProposal.application).joinedload(Application.organisation))
+        .where(
+            MissionProposal.expert_id == user.expert_id,
+            MissionProposal.status == ProposalStatus.PENDING,
+        )
+        .limit(QUEUE_LIMIT)
+    )
+    for proposal in proposals:
+        section.tasks.append(
+            _dossier_task(proposal.application, str(_l("Proposition de mission à examiner")))
+        )
+    missions = db.session.scalars(
+        sa.select(Mission)
+        .join(Application)
+        .options(joinedload(Mission.application).joinedload(Application.organisation))
+        .where(
+            Mission.expert_id == user.expert_id,
+            Application.state.in_([ApplicationState.AGREEMENT, ApplicationState.IN_PROGRESS]),
+        )
+        .limit(QUEUE_LIMIT)
+    )
+    for mission in missions:
+        section.tasks.append(_dossier_task(mission.application))
+    return section
+
+
+def _admin_section(user: User) -> Section:
+    section = Section(
+        Role.ADMIN, str(_l("Administration")), str(_l("Rien en attente."))
+    )
+    now = utcnow()
+    open_calls = db.session.scalars(
+        sa.select(Call)
+        .where(Call.is_published.is_(True), Call.opens_at <= now, Call.closes_at > now)
+        .order_by(Call.closes_at)
+    )
+    from dcol.i18n import format_moment
+
+    for call in open_calls:
+        section.tasks.append(
+            Task(call.title, f"{_l('Ouvert jusqu’au')} {format_moment(call.closes_at)}")
+        )
+    section.tasks.extend(_pending_validations())
+    return section
+
+
+_SECTIONS = {
+    Role.APPLICANT: _applicant_section,
+    Role.REVIEWER: _reviewer_section,
+    Role.COMMITTEE: _committee_section,
+    Role.MANAGER: _manager_section,
+    Role.EXPERT: _expert_section,
+    Role.ADMIN: _admin_section,
+}
+
+
+def work_queue(user: User) -> list[Section]:
+    """One section per role of the user, in a fixed order, listing what awaits them."""
+    return [build(user) for role, build in _SECTIONS.items() if role in user.roles]

@@ -1,0 +1,79 @@
+"""Home pages: the public landing, each role's work queue, and the pages of the menu."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from dcol.extensions import db
+from dcol.home.services import navigation_for, work_queue
+from dcol.models import Call, Organisation, User, utcnow
+from dcol.permissions import Action, can, load_or_404, require
+
+bp = Blueprint("home", __name__)
+
+
+@bp.app_context_processor
+def inject_navigation():
+    user = current_user
+    nav = navigation_for(user) if user.is_authenticated else []
+    return {"navigation": nav, "can": can, "Action": Action}
+
+
+@bp.get("/")
+def index():
+    if not current_user.is_authenticated:
+        now = utcnow()
+        calls = db.session.scalars(
+            sa.select(Call)
+            .where(Call.is_published.is_(True), Call.opens_at <= now, Call.closes_at > now)
+            .order_by(Call.closes_at)
+        ).all()
+        return render_template("home/landing.html", calls=calls)
+    return render_template("home/index.html", sections=work_queue(current_user))
+
+
+@bp.get("/mon-organisation")
+@login_required
+def organisation():
+    if current_user.organisation_id is None:
+        abort(404)
+    org = load_or_404(Organisation, current_user.organisation_id, Action.ORG_VIEW)
+    return render_template("home/organisation.html", org=org)
+
+
+@bp.get("/ma-fiche-expert")
+@login_required
+def expert_profile():
+    if current_user.expert is None:
+        abort(404)
+    require(current_user, Action.EXPERT_VIEW, current_user.expert)
+    return render_template("home/expert_profile.html", expert=current_user.expert)
+
+
+@bp.get("/organisations")
+@login_required
+def organisations():
+    require(current_user, Action.ORG_VALIDATE)
+    page = db.paginate(
+        sa.select(Organisation)
+        .options(selectinload(Organisation.members))
+        .order_by(Organisation.name, Organisation.id),
+        per_page=50,
+    )
+    return render_template("home/organisations.html", page=page)
+
+
+@bp.get("/utilisateurs")
+@login_required
+def users():
+    require(current_user, Action.USERS_MANAGE)
+    page = db.paginate(
+        sa.select(User)
+        .options(selectinload(User.organisation), selectinload(User.expert))
+        .order_by(User.full_name, User.id),
+        per_page=50,
+    )
+    return render_template("home/users.html", page=page)

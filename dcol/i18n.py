@@ -1,0 +1,128 @@
+"""Languages, time zone and the French formatting of dates and euro amounts (Flask-Babel)."""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import pycountry
+from flask import current_app, request, session
+from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from dcol.extensions import babel
+
+PARIS = ZoneInfo("Europe/Paris")
+CENT = Decimal("0.01")
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(app.root_path + "/translations"),
+    )
+    app.jinja_env.filters.update(
+        money=format_money,
+        date_fr=format_day,
+        datetime_fr=format_moment,
+        country_name=country_name,
+        language_name=language_name,
+        theme_label=theme_label,
+    )
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.get("/langue/<code>")
+    def set_language(code: str):
+        from flask import redirect, url_for
+
+        if code in app.config["LANGUAGES"]:
+            session["locale"] = code
+        target = request.referrer
+        if not target or not target.startswith(request.host_url):
+            target = url_for("home.index")
+        return redirect(target)
+
+
+def to_cents(amount: Decimal) -> Decimal:
+    """Round an amount to the cent, half-up, as every amount in dcol is."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_money(amount: Decimal | int | None) -> str:
+    """``Decimal("12500")`` → ``12 500,00 €`` (in French)."""
+    if amount is None:
+        return "—"
+    return format_currency(to_cents(Decimal(amount)), "EUR")
+
+
+def format_day(value: date | datetime | None, fmt: str = "long") -> str:
+    """``date(2024, 12, 3)`` → ``3 décembre 2024``."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return format_date(value.astimezone(PARIS).date(), fmt)
+    return format_date(value, fmt)
+
+
+MOMENT_FORMATS = {"fr": "d MMMM yyyy 'à' HH:mm", "en": "d MMMM yyyy 'at' HH:mm"}
+
+
+def format_moment(value: datetime | None) -> str:
+    """An aware datetime shown in Europe/Paris: ``3 décembre 2024 à 23:59``."""
+    if value is None:
+        return "—"
+    return format_datetime(value, MOMENT_FORMATS.get(_language(), MOMENT_FORMATS["fr"]))
+
+
+@lru_cache(maxsize=8)
+def _iso_translations(domain: str, language: str) -> gettext_module.NullTranslations:
+    return gettext_module.translation(
+        domain, pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
+
+
+def _language() -> str:
+    try:
+        return str(get_locale() or "fr")
+    except RuntimeError:  # outside a request
+        return "fr"
+
+
+def country_name(code: str) -> str:
+    """``"VN"`` → ``"Viet Nam"`` in the user's language (French by default)."""
+    country = pycountry.countries.get(alpha_2=code.upper()) if code else None
+    if country is None:
+        return code
+    name = getattr(country, "common_name", None) or country.name
+    return _iso_translations("iso3166-1", _language()).gettext(name)
+
+
+def language_name(code: str) -> str:
+    language = pycountry.languages.get(alpha_2=code.lower()) if code else None
+    if language is None:
+        return code
+    return _iso_translations("iso639-3", _language()).gettext(language.name)
+
+
+def theme_label(value: str) -> str:
+    from dcol.models import Theme
+
+    try:
+        return Theme(value).label
+    except ValueError:
+        return value

@@ -1,0 +1,127 @@
+"""Mail: queue into the outbox within the caller's transaction, deliver after commit.
+
+Delivery retries with a growing delay, so nothing is lost while the SMTP server is down;
+``flask --app dcol mail send`` (and later ``workflow tick``) delivers what is pending.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import sys
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import sqlalchemy as sa
+from flask import current_app, g, render_template
+from flask_babel import force_locale
+
+from dcol.extensions import db
+from dcol.models import MailStatus, OutgoingMail, utcnow
+
+
+def queue_mail(
+    to: str,
+    template: str,
+    *,
+    application_id: int | None = None,
+    dedupe_key: str | None = None,
+    locale: str = "fr",
+    **context,
+) -> OutgoingMail | None:
+    """Render ``templates/mail/<template>.txt`` (first line: the subject) into the outbox.
+
+    Returns None when a mail with the same ``dedupe_key`` was already queued.
+    """
+    if dedupe_key is not None and db.session.scalar(
+        sa.select(OutgoingMail.id).where(OutgoingMail.dedupe_key == dedupe_key)
+    ):
+        return None
+    with force_locale(locale):
+        rendered = render_template(f"mail/{template}.txt", **context)
+    subject, _, body = rendered.strip().partition("\n")
+    now = utcnow()
+    mail = OutgoingMail(
+        to_address=to,
+        subject=subject.removeprefix("Subject:").strip(),
+        body_text=body.strip() + "\n",
+        application_id=application_id,
+        template=template,
+        dedupe_key=dedupe_key,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    db.session.add(mail)
+    db.session.flush()
+    g.setdefault("queued_mail_ids", []).append(mail.id)
+    return mail
+
+
+def deliver_pending(ids: list[int] | None = None, limit: int = 200) -> int:
+    """Try to send pending mails that are due (or only ``ids``); return how many went out."""
+    now = utcnow()
+    query = (
+        sa.select(OutgoingMail)
+        .where(OutgoingMail.status == MailStatus.PENDING, OutgoingMail.next_attempt_at <= now)
+        .order_by(OutgoingMail.id)
+        .limit(limit)
+    )
+    if ids is not None:
+        query = query.where(OutgoingMail.id.in_(ids))
+    sent = 0
+    for mail in db.session.scalars(query).all():
+        try:
+            _send(mail)
+        except (OSError, smtplib.SMTPException) as error:
+            mail.attempts += 1
+            mail.last_error = f"{type(error).__name__}: {error}"
+            if mail.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+                mail.status = MailStatus.FAILED
+            else:
+                mail.next_attempt_at = now + timedelta(minutes=2 ** mail.attempts)
+        else:
+            mail.attempts += 1
+            mail.status = MailStatus.SENT
+            mail.sent_at = utcnow()
+            sent += 1
+        db.session.commit()
+    return sent
+
+
+def _build_message(mail: OutgoingMail) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["To"] = mail.to_address
+    message["Subject"] = mail.subject
+    message["Message-ID"] = make_msgid(domain="dcol.cites-unies-france.org")
+    message.set_content(mail.body_text)
+    return message
+
+
+def _send(mail: OutgoingMail) -> None:
+    config = current_app.config
+    message = _build_message(mail)
+    if config["MAIL_BACKEND"] == "console":
+        print(f"--- mail #{mail.id} ---\n{message}", file=sys.stderr)
+        return
+    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+    with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(message)
+
+
+def init_app(app) -> None:
+    @app.teardown_request
+    def deliver_after_commit(error):
+        """Send this request's mails once its transaction is over (rolled-back ones are gone)."""
+        ids = g.pop("queued_mail_ids", None)
+        if error is None and ids:
+            try:
+                deliver_pending(ids)
+            except Exception:  # delivery is retried later; never fail the request for it
+                app.logger.exception("Mail delivery failed")
+                db.session.rollback()

@@ -1,0 +1,202 @@
+"""Money: cofinancing snapshots, agreements and their signatures, the payment schedule."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dcol.models.base import Base, LabelledEnum, Money, enum_column, labelled
+
+if TYPE_CHECKING:
+    from dcol.models.applications import Application, Document
+    from dcol.models.calls import CofinancingRule, Funder
+    from dcol.models.users import User
+
+
+@labelled(
+    {
+        "estimate": "Estimation",
+        "agreement": "Convention",
+        "final": "Définitif (coûts réels)",
+    }
+)
+class SnapshotKind(LabelledEnum):
+    ESTIMATE = "estimate"
+    AGREEMENT = "agreement"
+    FINAL = "final"
+
+
+class CofinancingSnapshot(Base):
+    """One computation of a dossier's cofinancing, kept forever to be reproducible."""
+
+    __tablename__ = "cofinancing_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("cofinancing_rules.id"))
+    kind: Mapped[SnapshotKind] = mapped_column(enum_column(SnapshotKind))
+    inputs: Mapped[dict] = mapped_column(sa.JSON)
+    result: Mapped[dict] = mapped_column(sa.JSON)
+    total_cost: Mapped[Decimal] = mapped_column(Money)
+    scheme_share: Mapped[Decimal] = mapped_column(Money)
+    applicant_share: Mapped[Decimal] = mapped_column(Money)
+    is_locked: Mapped[bool] = mapped_column(default=False)
+    computed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    computed_at: Mapped[datetime]
+
+    rule: Mapped[CofinancingRule] = relationship()
+    computed_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "scheme_share + applicant_share = total_cost", name="shares_add_up"
+        ),
+        sa.CheckConstraint("scheme_share >= 0 AND applicant_share >= 0", name="shares_positive"),
+    )
+
+
+@labelled(
+    {
+        "draft": "En préparation",
+        "awaiting_signatures": "En attente de signatures",
+        "signed": "Signée",
+        "superseded": "Remplacée par un avenant",
+    }
+)
+class AgreementState(LabelledEnum):
+    DRAFT = "draft"
+    AWAITING_SIGNATURES = "awaiting_signatures"
+    SIGNED = "signed"
+    SUPERSEDED = "superseded"
+
+
+class Agreement(Base):
+    """A version of the convention (version 1) or of an avenant (versions 2, 3...)."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int]
+    state: Mapped[AgreementState] = mapped_column(
+        enum_column(AgreementState), default=AgreementState.DRAFT
+    )
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("cofinancing_snapshots.id"))
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("documents.id"))
+    # SHA-256 of the exact PDF the parties sign.
+    document_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    amendment_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    signed_at: Mapped[datetime | None]
+
+    application: Mapped[Application] = relationship()
+    snapshot: Mapped[CofinancingSnapshot] = relationship()
+    document: Mapped[Document | None] = relationship(foreign_keys=[document_id])
+    signatures: Mapped[list[Signature]] = relationship(
+        back_populates="agreement", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (sa.UniqueConstraint("application_id", "version"),)
+
+
+@labelled({"cuf": "Cités Unies France", "applicant": "La collectivité", "expert": "L'expert"})
+class Party(LabelledEnum):
+    CUF = "cuf"
+    APPLICANT = "applicant"
+    EXPERT = "expert"
+
+
+@labelled({"electronic": "Acceptation électronique", "scan": "Scan signé à la main"})
+class SignatureMethod(LabelledEnum):
+    ELECTRONIC = "electronic"
+    SCAN = "scan"
+
+
+class Signature(Base):
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("agreements.id", ondelete="CASCADE"), index=True
+    )
+    party: Mapped[Party] = mapped_column(enum_column(Party))
+    method: Mapped[SignatureMethod] = mapped_column(enum_column(SignatureMethod))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    signer_name: Mapped[str] = mapped_column(sa.String(200))
+    signer_capacity: Mapped[str] = mapped_column(sa.String(200))
+    signed_at: Mapped[datetime]
+    ip_address: Mapped[str] = mapped_column(sa.String(45))
+    document_sha256: Mapped[str] = mapped_column(sa.String(64))
+    scan_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("documents.id"))
+
+    agreement: Mapped[Agreement] = relationship(back_populates="signatures")
+
+    __table_args__ = (sa.UniqueConstraint("agreement_id", "party"),)
+
+
+@labelled(
+    {
+        "expert_advance": "Acompte à l'expert",
+        "expert_balance": "Solde à l'expert",
+        "applicant_contribution": "Appel de la contribution de la collectivité",
+        "grant_advance": "Avance de subvention",
+        "grant_balance": "Solde de subvention",
+    }
+)
+class PaymentKind(LabelledEnum):
+    EXPERT_ADVANCE = "expert_advance"
+    EXPERT_BALANCE = "expert_balance"
+    APPLICANT_CONTRIBUTION = "applicant_contribution"
+    GRANT_ADVANCE = "grant_advance"
+    GRANT_BALANCE = "grant_balance"
+
+
+@labelled(
+    {
+        "scheduled": "Prévu",
+        "held": "Bloqué (livrable attendu)",
+        "requested": "Demandé",
+        "paid": "Payé",
+        "cancelled": "Annulé",
+    }
+)
+class PaymentStatus(LabelledEnum):
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    REQUESTED = "requested"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    agreement_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agreements.id"))
+    funder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("funders.id"))
+    kind: Mapped[PaymentKind] = mapped_column(enum_column(PaymentKind))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    due_on: Mapped[date | None]
+    status: Mapped[PaymentStatus] = mapped_column(
+        enum_column(PaymentStatus), default=PaymentStatus.SCHEDULED, index=True
+    )
+    held_for_deliverable_id: Mapped[int | None] = mapped_column(sa.ForeignKey("deliverables.id"))
+    requested_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    funder: Mapped[Funder | None] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_positive"),)

@@ -1,0 +1,120 @@
+"""Security headers, error pages in French, and how a request is authenticated."""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from dcol.extensions import db, login_manager
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "style-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+ERROR_TITLES = {
+    400: "Requête incorrecte",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Action non permise",
+    412: "Version périmée",
+    413: "Fichier trop volumineux",
+    429: "Trop de tentatives",
+    500: "Erreur interne",
+}
+ERROR_TEXTS = {
+    400: "La requête n'a pas pu être comprise. Revenez à la page précédente et réessayez.",
+    403: "Vous n'avez pas les droits nécessaires pour accéder à cette page.",
+    404: "La page demandée n'existe pas ou vous n'y avez pas accès.",
+    405: "Cette action n'est pas permise sur cette page.",
+    412: "Le dossier a été modifié entre-temps. Rechargez la page avant de recommencer.",
+    413: "Le fichier envoyé dépasse la taille maximale autorisée ({max_mb} Mo).",
+    429: "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
+    500: "Une erreur inattendue s'est produite. L'équipe technique a été prévenue.",
+}
+
+
+def init_app(app) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from dcol.models import User
+
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.is_enabled else None
+
+    @login_manager.request_loader
+    def load_user_from_token(req):
+        header = req.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        from dcol.accounts.services import user_for_api_token
+
+        return user_for_api_token(header.removeprefix("Bearer ").strip())
+
+    @app.after_request
+    def set_security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
+        if request.is_secure:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400,
+            _("Le formulaire a expiré ou n'a pas pu être vérifié. Rechargez la page et réessayez."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return render_error(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        app.logger.exception("Unhandled error")
+        db.session.rollback()
+        return render_error(500)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def render_error(code: int, detail: str | None = None):
+    from flask import current_app
+
+    title = _(ERROR_TITLES.get(code, "Erreur"))
+    text = detail or _(ERROR_TEXTS.get(code, ERROR_TEXTS[500]), max_mb=current_app.config["MAX_UPLOAD_MB"])
+    if wants_json():
+        response = jsonify(
+            {"type": "about:blank", "title": title, "status": code, "detail": text}
+        )
+        response.status_code = code
+        response.mimetype = "application/problem+json"
+        return response
+    return render_template("errors/error.html", code=code, title=title, text=text), code

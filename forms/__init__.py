@@ -1,0 +1,1 @@
+"""WTForms forms, one module per area; labels and messages in French (Flask-Babel)."""

@@ -1,0 +1,172 @@
+"""Small factories for tests: organisations, users per role, calls, dossiers in a given state.
+
+Dossiers are inserted in the state a test needs, as fixtures; in the application only
+``workflows`` changes a state.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from stdnum.fr import siren as siren_module
+
+from dcol.accounts.services import create_user
+from dcol.extensions import db
+from dcol.models import (
+    Application,
+    ApplicationState,
+    Call,
+    CallKind,
+    CommitteeMember,
+    CommitteeSession,
+    ConflictStatus,
+    Expert,
+    ExpertKind,
+    MembershipStatus,
+    Mission,
+    MissionProposal,
+    Organisation,
+    OrganisationKind,
+    OrganisationStatus,
+    Review,
+    Role,
+    Track,
+    utcnow,
+)
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+
+
+def valid_siren(seed: int) -> str:
+    base = f"{200000000 + seed * 7:09d}"[:8]
+    return base + siren_module.calc_check_digit(base)
+
+
+def make_organisation(name: str | None = None, **values) -> Organisation:
+    n = next(_counter)
+    values.setdefault("kind", OrganisationKind.COMMUNE)
+    values.setdefault("status", OrganisationStatus.ACTIVE)
+    org = Organisation(name=name or f"Commune de Test {n}", siren=valid_siren(n), **values)
+    db.session.add(org)
+    db.session.flush()
+    return org
+
+
+def make_user(
+    *roles: Role,
+    organisation: Organisation | None = None,
+    signatory: bool = False,
+    expert: Expert | None = None,
+    membership: MembershipStatus = MembershipStatus.ACTIVE,
+    enabled: bool = True,
+    email: str | None = None,
+):
+    n = next(_counter)
+    user = create_user(
+        email or f"user{n}@example.org",
+        f"Utilisateur {n}",
+        password=PASSWORD,
+        roles=set(roles),
+        organisation=organisation,
+        is_signatory=signatory,
+        membership_status=membership if organisation else None,
+        expert_id=expert.id if expert else None,
+    )
+    user.is_enabled = enabled
+    db.session.flush()
+    return user
+
+
+def make_call(kind: CallKind = CallKind.DCOL, *, is_open: bool = True, **values) -> Call:
+    n = next(_counter)
+    now = utcnow()
+    call = Call(
+        kind=kind,
+        edition=values.pop("edition", 12),
+        code=values.pop("code", f"{kind.value.upper()}{n}"),
+        title=values.pop("title", f"Appel de test {n}"),
+        is_published=values.pop("is_published", True),
+        opens_at=values.pop("opens_at", now - timedelta(days=30)),
+        closes_at=values.pop("closes_at", now + timedelta(days=30) if is_open else now - timedelta(days=1)),
+        eligible_kinds=values.pop("eligible_kinds", [k.value for k in OrganisationKind if k.is_local_authority]),
+        **values,
+    )
+    call.tracks.append(Track(code="strategy", name="Stratégie internationale", position=1))
+    db.session.add(call)
+    db.session.flush()
+    return call
+
+
+def make_application(
+    call: Call, organisation: Organisation, state: ApplicationState = ApplicationState.DRAFT,
+    **values
+) -> Application:
+    call.last_number += 1
+    app = Application(
+        call=call,
+        track=call.tracks[0] if call.tracks else None,
+        organisation=organisation,
+        number=call.last_number,
+        reference=f"{call.code}-{call.last_number:04d}",
+        state=state,
+        title=values.pop("title", "Stratégie internationale de la collectivité"),
+        estimated_cost=values.pop("estimated_cost", Decimal("12500.00")),
+        **values,
+    )
+    db.session.add(app)
+    db.session.flush()
+    return app
+
+
+def make_expert(name: str = "Coop'Eau Conseil", **values) -> Expert:
+    expert = Expert(
+        name=name,
+        kind=values.pop("kind", ExpertKind.CONSULTANCY),
+        email=values.pop("email", f"contact{next(_counter)}@expert.example"),
+        daily_rate=values.pop("daily_rate", Decimal("650.00")),
+        **values,
+    )
+    db.session.add(expert)
+    db.session.flush()
+    return expert
+
+
+def assign_reviewer(app: Application, reviewer, status: ConflictStatus = ConflictStatus.NONE) -> Review:
+    review = Review(application=app, reviewer=reviewer, assigned_at=utcnow(), conflict_status=status)
+    db.session.add(review)
+    db.session.flush()
+    return review
+
+
+def seat_on_committee(call: Call, member) -> CommitteeSession:
+    session = CommitteeSession(call=call, title="Comité de sélection", held_at=utcnow() + timedelta(days=7))
+    session.members.append(CommitteeMember(user=member))
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def make_mission(app: Application, expert: Expert) -> Mission:
+    mission = Mission(application=app, expert=expert, created_at=utcnow())
+    db.session.add(mission)
+    db.session.flush()
+    return mission
+
+
+def propose(app: Application, expert: Expert, by) -> MissionProposal:
+    proposal = MissionProposal(application=app, expert=expert, proposed_by_id=by.id, proposed_at=utcnow())
+    db.session.add(proposal)
+    db.session.flush()
+    return proposal
+
+
+@pytest.fixture
+def factories():
+    """Access to the factories from a test: ``factories.make_user(Role.MANAGER)``."""
+    import tests.factories as module
+
+    return module
