@@ -72,6 +72,10 @@ class Defaults:
     LOGIN_RATE_LIMIT = "5 per minute;20 per hour"
 
     PASSWORD_RESET_MAX_AGE = 3600  # seconds
+    # Argon2id parameters (argon2-cffi's defaults: RFC 9106 low-memory profile).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536  # KiB
+    ARGON2_PARALLELISM = 4
     API_PAGE_SIZE = 50
 
 

@@ -6,6 +6,7 @@ import gettext as gettext_module
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pycountry
@@ -30,6 +31,11 @@ def select_locale() -> str:
 
 
 def init_app(app) -> None:
+    translations = Path(app.root_path) / "translations"
+    try:
+        compile_catalogs(translations)
+    except OSError:  # a read-only install ships compiled catalogs
+        app.logger.warning("Could not compile the translation catalogs in %s", translations)
     babel.init_app(
         app,
         locale_selector=select_locale,
@@ -126,3 +132,18 @@ def theme_label(value: str) -> str:
         return Theme(value).label
     except ValueError:
         return value
+
+
+def compile_catalogs(directory: Path) -> None:
+    """Compile each ``messages.po`` whose ``.mo`` is missing or older (the .mo are not committed)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in directory.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)

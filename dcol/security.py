@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from dcol.extensions import db, login_manager
+from dcol.models.base import N_
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -23,24 +24,24 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 ERROR_TITLES = {
-    400: "Requête incorrecte",
-    403: "Accès refusé",
-    404: "Page introuvable",
-    405: "Action non permise",
-    412: "Version périmée",
-    413: "Fichier trop volumineux",
-    429: "Trop de tentatives",
-    500: "Erreur interne",
+    400: N_("Requête incorrecte"),
+    403: N_("Accès refusé"),
+    404: N_("Page introuvable"),
+    405: N_("Action non permise"),
+    412: N_("Version périmée"),
+    413: N_("Fichier trop volumineux"),
+    429: N_("Trop de tentatives"),
+    500: N_("Erreur interne"),
 }
 ERROR_TEXTS = {
-    400: "La requête n'a pas pu être comprise. Revenez à la page précédente et réessayez.",
-    403: "Vous n'avez pas les droits nécessaires pour accéder à cette page.",
-    404: "La page demandée n'existe pas ou vous n'y avez pas accès.",
-    405: "Cette action n'est pas permise sur cette page.",
-    412: "Le dossier a été modifié entre-temps. Rechargez la page avant de recommencer.",
-    413: "Le fichier envoyé dépasse la taille maximale autorisée ({max_mb} Mo).",
-    429: "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
-    500: "Une erreur inattendue s'est produite. L'équipe technique a été prévenue.",
+    400: N_("La requête n'a pas pu être comprise. Revenez à la page précédente et réessayez."),
+    403: N_("Vous n'avez pas les droits nécessaires pour accéder à cette page."),
+    404: N_("La page demandée n'existe pas ou vous n'y avez pas accès."),
+    405: N_("Cette action n'est pas permise sur cette page."),
+    412: N_("Le dossier a été modifié entre-temps. Rechargez la page avant de recommencer."),
+    413: N_("Le fichier envoyé dépasse la taille maximale autorisée ({max_mb} Mo)."),
+    429: N_("Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer."),
+    500: N_("Une erreur inattendue s'est produite. L'équipe technique a été prévenue."),
 }
 
 

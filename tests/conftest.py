@@ -50,6 +50,10 @@ def make_config(instance_dir: Path, database_url: str, **overrides) -> dict:
         "MAIL_PORT": 1,  # nothing listens: tests that check mail start their own server
         "SERVER_NAME": "dcol.test",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Cheap hashing keeps the suite fast; production keeps the RFC 9106 parameters.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
     }
     config.update(overrides)
     return config
@@ -103,3 +107,37 @@ def client(app):
 
 
 from tests.factories import factories  # noqa: E402,F401  (fixture)
+
+
+class _Inbox:
+    """Collects what the real SMTP server (aiosmtpd) receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes
+        from email.policy import default
+
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on a free local port; the app sends its mail there."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    try:
+        yield inbox
+    finally:
+        controller.stop()

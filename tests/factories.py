@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from stdnum.fr import siren as siren_module
+from stdnum import luhn
 
 from dcol.accounts.services import create_user
 from dcol.extensions import db
@@ -42,8 +42,8 @@ _counter = itertools.count(1)
 
 
 def valid_siren(seed: int) -> str:
-    base = f"{200000000 + seed * 7:09d}"[:8]
-    return base + siren_module.calc_check_digit(base)
+    base = f"{20000000 + seed:08d}"
+    return base + luhn.calc_check_digit(base)
 
 
 def make_organisation(name: str | None = None, **values) -> Organisation:

@@ -17,9 +17,26 @@ from dcol.extensions import db
 from dcol.mail import queue_mail
 from dcol.models import ApiToken, MembershipStatus, Organisation, Role, User, utcnow
 
-_hasher = PasswordHasher()
-# Verifying against this keeps the time of a login for an unknown e-mail like a known one's.
-_DUMMY_HASH = _hasher.hash("dcol-timing-equaliser")
+_DUMMY_PASSWORD = "dcol-timing-equaliser"
+
+
+def _hasher() -> PasswordHasher:
+    """Argon2id with the parameters in the configuration (RFC 9106 defaults)."""
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"],
+        memory_cost=config["ARGON2_MEMORY_COST"],
+        parallelism=config["ARGON2_PARALLELISM"],
+    )
+
+
+def _dummy_hash() -> str:
+    """Verifying against this keeps the time of a login for an unknown e-mail like a known one's."""
+    hashes = current_app.extensions.setdefault("dcol.dummy_hash", {})
+    key = (current_app.config["ARGON2_TIME_COST"], current_app.config["ARGON2_MEMORY_COST"])
+    if key not in hashes:
+        hashes[key] = _hasher().hash(_DUMMY_PASSWORD)
+    return hashes[key]
 MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "dcol_"
 
@@ -37,7 +54,7 @@ def hash_password(password: str) -> str:
         raise AccountError(
             f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."
         )
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def set_password(user: User, password: str) -> None:
@@ -46,15 +63,16 @@ def set_password(user: User, password: str) -> None:
 
 def check_password(user: User | None, password: str) -> bool:
     """Verify ``password``; rehash transparently when Argon2 parameters have changed."""
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    hasher = _hasher()
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     try:
-        _hasher.verify(stored, password)
+        hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
     if user is None or not user.password_hash:
         return False
-    if _hasher.check_needs_rehash(stored):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(stored):
+        user.password_hash = hasher.hash(password)
     return True
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dcol.models.base import Base, LabelledEnum, Money, TimestampMixin, enum_column, labelled
+from dcol.models.base import N_, Base, LabelledEnum, Money, TimestampMixin, enum_column, labelled
 
 if TYPE_CHECKING:
     from dcol.models.calls import Call, DocumentRequirement, EligibilityItem, Track
@@ -19,23 +19,23 @@ if TYPE_CHECKING:
 
 @labelled(
     {
-        "draft": "Brouillon",
-        "submitted": "Déposé",
-        "changes_requested": "À compléter",
-        "ineligible": "Irrecevable",
-        "eligible": "Recevable",
-        "under_review": "En instruction",
-        "reviewed": "Instruit",
-        "selected": "Retenu",
-        "waitlisted": "Liste d'attente",
-        "rejected": "Non retenu",
-        "matching": "Recherche d'expert",
-        "expert_proposed": "Expert proposé",
-        "agreement": "Conventionnement",
-        "in_progress": "En cours",
-        "final_report": "Rapport final déposé",
-        "closed": "Clôturé",
-        "withdrawn": "Retiré / classé sans suite",
+        "draft": N_("Brouillon"),
+        "submitted": N_("Déposé"),
+        "changes_requested": N_("À compléter"),
+        "ineligible": N_("Irrecevable"),
+        "eligible": N_("Recevable"),
+        "under_review": N_("En instruction"),
+        "reviewed": N_("Instruit"),
+        "selected": N_("Retenu"),
+        "waitlisted": N_("Liste d'attente"),
+        "rejected": N_("Non retenu"),
+        "matching": N_("Recherche d'expert"),
+        "expert_proposed": N_("Expert proposé"),
+        "agreement": N_("Conventionnement"),
+        "in_progress": N_("En cours"),
+        "final_report": N_("Rapport final déposé"),
+        "closed": N_("Clôturé"),
+        "withdrawn": N_("Retiré / classé sans suite"),
     }
 )
 class ApplicationState(LabelledEnum):
@@ -177,7 +177,7 @@ class Submission(Base):
     __table_args__ = (sa.UniqueConstraint("application_id", "number"),)
 
 
-@labelled({"expense": "Dépense", "income": "Recette"})
+@labelled({"expense": N_("Dépense"), "income": N_("Recette")})
 class BudgetLineKind(LabelledEnum):
     EXPENSE = "expense"
     INCOME = "income"
@@ -205,17 +205,17 @@ class BudgetLine(Base):
 
 @labelled(
     {
-        "application": "Pièce du dossier",
-        "attachment": "Pièce libre",
-        "message": "Pièce jointe à un message",
-        "receipt": "Accusé de réception",
-        "report": "Rapport de mission",
-        "expense_receipt": "Justificatif de dépense",
-        "deliverable": "Livrable",
-        "agreement": "Convention",
-        "signed_scan": "Convention signée (scan)",
-        "letter": "Courrier de décision",
-        "closure_report": "Bilan de clôture",
+        "application": N_("Pièce du dossier"),
+        "attachment": N_("Pièce libre"),
+        "message": N_("Pièce jointe à un message"),
+        "receipt": N_("Accusé de réception"),
+        "report": N_("Rapport de mission"),
+        "expense_receipt": N_("Justificatif de dépense"),
+        "deliverable": N_("Livrable"),
+        "agreement": N_("Convention"),
+        "signed_scan": N_("Convention signée (scan)"),
+        "letter": N_("Courrier de décision"),
+        "closure_report": N_("Bilan de clôture"),
     }
 )
 class DocumentKind(LabelledEnum):

@@ -20,6 +20,11 @@ NAMING_CONVENTION = {
 }
 
 
+def N_(text: str) -> str:
+    """Mark a string for translation where it is defined; it is translated where it is shown."""
+    return text
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -9,13 +9,22 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dcol.models.base import Base, LabelledEnum, Money, Rate, TimestampMixin, enum_column, labelled
+from dcol.models.base import (
+    N_,
+    Base,
+    LabelledEnum,
+    Money,
+    Rate,
+    TimestampMixin,
+    enum_column,
+    labelled,
+)
 
 if TYPE_CHECKING:
     from dcol.models.users import User
 
 
-@labelled({"dcol": "DCOL — appel à candidature", "aap": "Appel à projets"})
+@labelled({"dcol": N_("DCOL — appel à candidature"), "aap": N_("Appel à projets")})
 class CallKind(LabelledEnum):
     DCOL = "dcol"
     AAP = "aap"
@@ -23,16 +32,16 @@ class CallKind(LabelledEnum):
 
 @labelled(
     {
-        "climate": "Climat",
-        "water_sanitation": "Eau et assainissement",
-        "crisis_rehabilitation": "Crises et réhabilitation",
-        "economic_development": "Développement économique",
-        "gender": "Genre",
-        "youth_citizenship": "Jeunesse et éducation à la citoyenneté (ECSI)",
-        "culture": "Culture",
-        "food": "Alimentation",
-        "energy": "Énergie",
-        "waste": "Déchets",
+        "climate": N_("Climat"),
+        "water_sanitation": N_("Eau et assainissement"),
+        "crisis_rehabilitation": N_("Crises et réhabilitation"),
+        "economic_development": N_("Développement économique"),
+        "gender": N_("Genre"),
+        "youth_citizenship": N_("Jeunesse et éducation à la citoyenneté (ECSI)"),
+        "culture": N_("Culture"),
+        "food": N_("Alimentation"),
+        "energy": N_("Énergie"),
+        "waste": N_("Déchets"),
     }
 )
 class Theme(LabelledEnum):
@@ -52,8 +61,8 @@ class Theme(LabelledEnum):
 
 @labelled(
     {
-        "expert_days": "Jours d'expertise × tarif journalier + frais de mission",
-        "project_budget": "Dépenses éligibles du budget du projet",
+        "expert_days": N_("Jours d'expertise × tarif journalier + frais de mission"),
+        "project_budget": N_("Dépenses éligibles du budget du projet"),
     }
 )
 class CostBase(LabelledEnum):
@@ -61,7 +70,7 @@ class CostBase(LabelledEnum):
     PROJECT_BUDGET = "project_budget"
 
 
-@labelled({"excluding_vat": "Hors taxes (HT)", "including_vat": "Toutes taxes comprises (TTC)"})
+@labelled({"excluding_vat": N_("Hors taxes (HT)"), "including_vat": N_("Toutes taxes comprises (TTC)")})
 class VatMode(LabelledEnum):
     EXCLUDING_VAT = "excluding_vat"
     INCLUDING_VAT = "including_vat"

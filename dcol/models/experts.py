@@ -9,14 +9,23 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dcol.models.base import Base, LabelledEnum, Money, Rate, TimestampMixin, enum_column, labelled
+from dcol.models.base import (
+    N_,
+    Base,
+    LabelledEnum,
+    Money,
+    Rate,
+    TimestampMixin,
+    enum_column,
+    labelled,
+)
 
 if TYPE_CHECKING:
     from dcol.models.organisations import Organisation
     from dcol.models.users import User
 
 
-@labelled({"consultancy": "Cabinet", "person": "Expert indépendant"})
+@labelled({"consultancy": N_("Cabinet"), "person": N_("Expert indépendant")})
 class ExpertKind(LabelledEnum):
     CONSULTANCY = "consultancy"
     PERSON = "person"
@@ -24,12 +33,12 @@ class ExpertKind(LabelledEnum):
 
 @labelled(
     {
-        "africa": "Afrique",
-        "americas": "Amériques",
-        "asia": "Asie",
-        "mediterranean": "Méditerranée",
-        "europe": "Europe",
-        "france": "France (dont outre-mer)",
+        "africa": N_("Afrique"),
+        "americas": N_("Amériques"),
+        "asia": N_("Asie"),
+        "mediterranean": N_("Méditerranée"),
+        "europe": N_("Europe"),
+        "france": N_("France (dont outre-mer)"),
     }
 )
 class WorldRegion(LabelledEnum):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dcol.models.base import Base, LabelledEnum, Money, enum_column, labelled
+from dcol.models.base import N_, Base, LabelledEnum, Money, enum_column, labelled
 
 if TYPE_CHECKING:
     from dcol.models.applications import Application, Document
@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 
 @labelled(
     {
-        "estimate": "Estimation",
-        "agreement": "Convention",
-        "final": "Définitif (coûts réels)",
+        "estimate": N_("Estimation"),
+        "agreement": N_("Convention"),
+        "final": N_("Définitif (coûts réels)"),
     }
 )
 class SnapshotKind(LabelledEnum):
@@ -63,10 +63,10 @@ class CofinancingSnapshot(Base):
 
 @labelled(
     {
-        "draft": "En préparation",
-        "awaiting_signatures": "En attente de signatures",
-        "signed": "Signée",
-        "superseded": "Remplacée par un avenant",
+        "draft": N_("En préparation"),
+        "awaiting_signatures": N_("En attente de signatures"),
+        "signed": N_("Signée"),
+        "superseded": N_("Remplacée par un avenant"),
     }
 )
 class AgreementState(LabelledEnum):
@@ -108,14 +108,14 @@ class Agreement(Base):
     __table_args__ = (sa.UniqueConstraint("application_id", "version"),)
 
 
-@labelled({"cuf": "Cités Unies France", "applicant": "La collectivité", "expert": "L'expert"})
+@labelled({"cuf": N_("Cités Unies France"), "applicant": N_("La collectivité"), "expert": N_("L'expert")})
 class Party(LabelledEnum):
     CUF = "cuf"
     APPLICANT = "applicant"
     EXPERT = "expert"
 
 
-@labelled({"electronic": "Acceptation électronique", "scan": "Scan signé à la main"})
+@labelled({"electronic": N_("Acceptation électronique"), "scan": N_("Scan signé à la main")})
 class SignatureMethod(LabelledEnum):
     ELECTRONIC = "electronic"
     SCAN = "scan"
@@ -145,11 +145,11 @@ class Signature(Base):
 
 @labelled(
     {
-        "expert_advance": "Acompte à l'expert",
-        "expert_balance": "Solde à l'expert",
-        "applicant_contribution": "Appel de la contribution de la collectivité",
-        "grant_advance": "Avance de subvention",
-        "grant_balance": "Solde de subvention",
+        "expert_advance": N_("Acompte à l'expert"),
+        "expert_balance": N_("Solde à l'expert"),
+        "applicant_contribution": N_("Appel de la contribution de la collectivité"),
+        "grant_advance": N_("Avance de subvention"),
+        "grant_balance": N_("Solde de subvention"),
     }
 )
 class PaymentKind(LabelledEnum):
@@ -162,11 +162,11 @@ class PaymentKind(LabelledEnum):
 
 @labelled(
     {
-        "scheduled": "Prévu",
-        "held": "Bloqué (livrable attendu)",
-        "requested": "Demandé",
-        "paid": "Payé",
-        "cancelled": "Annulé",
+        "scheduled": N_("Prévu"),
+        "held": N_("Bloqué (livrable attendu)"),
+        "requested": N_("Demandé"),
+        "paid": N_("Payé"),
+        "cancelled": N_("Annulé"),
     }
 )
 class PaymentStatus(LabelledEnum):

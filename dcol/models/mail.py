@@ -7,10 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dcol.models.base import Base, LabelledEnum, enum_column, labelled
+from dcol.models.base import N_, Base, LabelledEnum, enum_column, labelled
 
 
-@labelled({"pending": "À envoyer", "sent": "Envoyé", "failed": "Échec définitif"})
+@labelled({"pending": N_("À envoyer"), "sent": N_("Envoyé"), "failed": N_("Échec définitif")})
 class MailStatus(LabelledEnum):
     PENDING = "pending"
     SENT = "sent"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dcol.models.base import Base, LabelledEnum, Money, enum_column, labelled
+from dcol.models.base import N_, Base, LabelledEnum, Money, enum_column, labelled
 
 if TYPE_CHECKING:
     from dcol.models.applications import Application, Document
@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 
 @labelled(
     {
-        "pending": "En attente de réponse",
-        "accepted": "Acceptée",
-        "declined": "Déclinée",
-        "cancelled": "Annulée",
+        "pending": N_("En attente de réponse"),
+        "accepted": N_("Acceptée"),
+        "declined": N_("Déclinée"),
+        "cancelled": N_("Annulée"),
     }
 )
 class ProposalStatus(LabelledEnum):
@@ -95,12 +95,12 @@ class Mission(Base):
 
 @labelled(
     {
-        "scoping": "Cadrage",
-        "diagnosis": "Diagnostic",
-        "field_mission": "Mission de terrain",
-        "restitution": "Restitution",
-        "final_deliverable": "Livrable final",
-        "other": "Autre",
+        "scoping": N_("Cadrage"),
+        "diagnosis": N_("Diagnostic"),
+        "field_mission": N_("Mission de terrain"),
+        "restitution": N_("Restitution"),
+        "final_deliverable": N_("Livrable final"),
+        "other": N_("Autre"),
     }
 )
 class Phase(LabelledEnum):
@@ -170,10 +170,10 @@ class Expense(Base):
 
 @labelled(
     {
-        "submitted": "Déposé",
-        "revision_requested": "Révision demandée",
-        "accepted_by_applicant": "Validé par la collectivité",
-        "validated": "Validé par CUF",
+        "submitted": N_("Déposé"),
+        "revision_requested": N_("Révision demandée"),
+        "accepted_by_applicant": N_("Validé par la collectivité"),
+        "validated": N_("Validé par CUF"),
     }
 )
 class DeliverableState(LabelledEnum):
@@ -230,10 +230,10 @@ class Satisfaction(Base):
 
 @labelled(
     {
-        "days_exceeded": "Jours consommés au-delà des jours contractualisés",
-        "milestone_late": "Jalon en retard",
-        "no_report": "Aucun rapport depuis plusieurs semaines",
-        "agreement_unsigned": "Convention non signée",
+        "days_exceeded": N_("Jours consommés au-delà des jours contractualisés"),
+        "milestone_late": N_("Jalon en retard"),
+        "no_report": N_("Aucun rapport depuis plusieurs semaines"),
+        "agreement_unsigned": N_("Convention non signée"),
     }
 )
 class AlertKind(LabelledEnum):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dcol.models.base import Base, LabelledEnum, TimestampMixin, enum_column, labelled
+from dcol.models.base import N_, Base, LabelledEnum, TimestampMixin, enum_column, labelled
 
 if TYPE_CHECKING:
     from dcol.models.users import User
@@ -16,13 +16,13 @@ if TYPE_CHECKING:
 
 @labelled(
     {
-        "commune": "Commune",
-        "intercommunality": "Intercommunalité (métropole, communauté urbaine, d'agglomération, de communes)",
-        "syndicate": "Syndicat (mixte, intercommunal)",
-        "department": "Département",
-        "region": "Région",
-        "overseas": "Collectivité d'outre-mer",
-        "other": "Autre organisme",
+        "commune": N_("Commune"),
+        "intercommunality": N_("Intercommunalité (métropole, communauté urbaine, d'agglomération, de communes)"),
+        "syndicate": N_("Syndicat (mixte, intercommunal)"),
+        "department": N_("Département"),
+        "region": N_("Région"),
+        "overseas": N_("Collectivité d'outre-mer"),
+        "other": N_("Autre organisme"),
     }
 )
 class OrganisationKind(LabelledEnum):
@@ -40,7 +40,7 @@ class OrganisationKind(LabelledEnum):
         return self is not OrganisationKind.OTHER
 
 
-@labelled({"pending": "En attente de validation", "active": "Validée", "rejected": "Refusée"})
+@labelled({"pending": N_("En attente de validation"), "active": N_("Validée"), "rejected": N_("Refusée")})
 class OrganisationStatus(LabelledEnum):
     PENDING = "pending"
     ACTIVE = "active"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dcol.models.base import Base, LabelledEnum, enum_column, labelled
+from dcol.models.base import N_, Base, LabelledEnum, enum_column, labelled
 
 if TYPE_CHECKING:
     from dcol.models.applications import Application
@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 
 @labelled(
     {
-        "pending": "Déclaration d'absence de conflit d'intérêts attendue",
-        "none": "Absence de conflit d'intérêts déclarée",
-        "conflict": "Conflit d'intérêts déclaré",
+        "pending": N_("Déclaration d'absence de conflit d'intérêts attendue"),
+        "none": N_("Absence de conflit d'intérêts déclarée"),
+        "conflict": N_("Conflit d'intérêts déclaré"),
     }
 )
 class ConflictStatus(LabelledEnum):
@@ -30,7 +30,7 @@ class ConflictStatus(LabelledEnum):
     CONFLICT = "conflict"
 
 
-@labelled({"draft": "Brouillon", "submitted": "Soumise"})
+@labelled({"draft": N_("Brouillon"), "submitted": N_("Soumise")})
 class ReviewState(LabelledEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
@@ -38,9 +38,9 @@ class ReviewState(LabelledEnum):
 
 @labelled(
     {
-        "favourable": "Favorable",
-        "reserved": "Favorable avec réserves",
-        "unfavourable": "Défavorable",
+        "favourable": N_("Favorable"),
+        "reserved": N_("Favorable avec réserves"),
+        "unfavourable": N_("Défavorable"),
     }
 )
 class Opinion(LabelledEnum):
@@ -125,7 +125,7 @@ class Consensus(Base):
     )
 
 
-@labelled({"planned": "Prévue", "open": "En séance", "closed": "Close"})
+@labelled({"planned": N_("Prévue"), "open": N_("En séance"), "closed": N_("Close")})
 class SessionState(LabelledEnum):
     PLANNED = "planned"
     OPEN = "open"
@@ -170,7 +170,7 @@ class CommitteeMember(Base):
     user: Mapped[User] = relationship()
 
 
-@labelled({"select": "Retenu", "waitlist": "Liste d'attente", "reject": "Non retenu"})
+@labelled({"select": N_("Retenu"), "waitlist": N_("Liste d'attente"), "reject": N_("Non retenu")})
 class Decision(LabelledEnum):
     SELECT = "select"
     WAITLIST = "waitlist"

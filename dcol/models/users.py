@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dcol.models.base import Base, LabelledEnum, TimestampMixin, enum_column, labelled
+from dcol.models.base import N_, Base, LabelledEnum, TimestampMixin, enum_column, labelled
 
 if TYPE_CHECKING:
     from dcol.models.experts import Expert
@@ -18,12 +18,12 @@ if TYPE_CHECKING:
 
 @labelled(
     {
-        "applicant": "Collectivité",
-        "reviewer": "Instructeur",
-        "committee": "Membre du comité",
-        "manager": "Chargé de mission",
-        "expert": "Expert",
-        "admin": "Administrateur",
+        "applicant": N_("Collectivité"),
+        "reviewer": N_("Instructeur"),
+        "committee": N_("Membre du comité"),
+        "manager": N_("Chargé de mission"),
+        "expert": N_("Expert"),
+        "admin": N_("Administrateur"),
     }
 )
 class Role(LabelledEnum):
@@ -38,7 +38,7 @@ class Role(LabelledEnum):
 STAFF_ROLES = frozenset({Role.REVIEWER, Role.COMMITTEE, Role.MANAGER, Role.ADMIN})
 
 
-@labelled({"pending": "En attente de validation", "active": "Active", "rejected": "Refusée"})
+@labelled({"pending": N_("En attente de validation"), "active": N_("Active"), "rejected": N_("Refusée")})
 class MembershipStatus(LabelledEnum):
     PENDING = "pending"
     ACTIVE = "active"
