@@ -211,3 +211,48 @@ def test_cannot_revoke_someone_elses_token(client, app):
     login(client, other.email)
     token_id = db.session.query(ApiToken.id).scalar()
     assert client.post(f"/compte/jetons/{token_id}/revoquer").status_code == 404
+
+
+def test_throttling_shared_through_redis_when_configured(instance_dir, database_url, _schema):
+    """With several app servers, the login counters live in Redis (real server on 6379)."""
+    import uuid
+
+    import redis
+
+    from dcol import create_app
+    from dcol.extensions import limiter
+    from tests.conftest import empty_database, make_config
+
+    store = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1)
+    try:
+        store.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    config = make_config(
+        instance_dir,
+        database_url,
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
+        RATELIMIT_KEY_PREFIX=f"dcol-test-{uuid.uuid4().hex}",
+    )
+    servers = [create_app(config), create_app(config)]
+    with servers[0].app_context():
+        user = make_user(Role.MANAGER)
+        db.session.commit()
+        email = user.email
+    try:
+        for attempt in range(5):
+            app_server = servers[attempt % 2]
+            response = app_server.test_client().post(
+                "/connexion", data={"email": email, "password": "wrong password!"}
+            )
+            assert response.status_code == 422
+        response = servers[1].test_client().post(
+            "/connexion", data={"email": email, "password": PASSWORD}
+        )
+        assert response.status_code == 429
+        # The counters are in Redis, where every worker of every app server reads them.
+        assert store.keys(f"*{config['RATELIMIT_KEY_PREFIX']}*")
+    finally:
+        with servers[0].app_context():
+            limiter.reset()
+            empty_database()
