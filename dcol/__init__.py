@@ -5,8 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseId(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -20,6 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
     from dcol.config import load_config
 
     load_config(app, config)
+    # Identifiers in URLs fit the database's integers: anything larger is simply not found.
+    app.url_map.converters["int"] = DatabaseId
 
     from dcol import i18n, mail, security
     from dcol.extensions import csrf, db, limiter, login_manager, migrate
@@ -43,10 +52,16 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     from dcol.accounts.views import bp as accounts_bp
+    from dcol.applications.views import bp as applications_bp
     from dcol.home.views import bp as home_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(applications_bp)
+
+    from dcol import api
+
+    api.init_app(app)
 
     from dcol import cli
 

@@ -10,6 +10,8 @@ from dcol.extensions import db
 
 users_cli = AppGroup("users", help="Gérer les comptes utilisateurs.")
 mail_cli = AppGroup("mail", help="Envoyer les e-mails en attente.")
+audit_cli = AppGroup("audit", help="Vérifier le journal d'audit.")
+workflow_cli = AppGroup("workflow", help="Le cycle de vie des dossiers.")
 
 
 def _roles_option(values: tuple[str, ...]):
@@ -103,6 +105,41 @@ def send_mail_command():
     click.echo(f"{deliver_pending()} e-mail(s) envoyé(s).")
 
 
+@audit_cli.command("verify")
+def audit_verify_command():
+    """Check every dossier's hash chain; name the first altered or removed entry of each."""
+    from dcol.audit import verify_all
+
+    count, problems = verify_all()
+    if problems:
+        for problem in problems:
+            click.echo(f"ALTÉRATION : {problem}", err=True)
+        raise click.ClickException(
+            f"Journal d'audit altéré : {len(problems)} dossier(s) touché(s), {count} entrée(s) lues."
+        )
+    click.echo(f"Journal d'audit intègre : {count} entrée(s) vérifiée(s).")
+
+
+@workflow_cli.command("tick")
+def workflow_tick_command():
+    """Send due reminders and deliver pending mail (idempotent: run it from cron)."""
+    from dcol.mail import deliver_pending
+    from workflows.reminders import send_deadline_reminders
+
+    queued = send_deadline_reminders()
+    db.session.commit()
+    sent = deliver_pending()
+    click.echo(f"{queued} rappel(s) préparé(s), {sent} e-mail(s) envoyé(s).")
+
+
+@workflow_cli.command("diagram")
+def workflow_diagram_command():
+    """Write the dossier state machine as a Mermaid diagram into docs/workflow.md."""
+    from workflows.diagram import write
+
+    click.echo(f"Diagramme écrit dans {write()}.")
+
+
 @click.command("seed-demo")
 def seed_demo_command():
     """Load the demonstration data (idempotent: running it twice changes nothing)."""
@@ -116,4 +153,6 @@ def seed_demo_command():
 def init_app(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(workflow_cli)
     app.cli.add_command(seed_demo_command)

@@ -25,6 +25,7 @@ _ENV_SETTINGS = {
     "UPLOAD_FOLDER": str,
     "RATELIMIT_STORAGE_URI": str,
     "SERVER_NAME": str,
+    "BASE_URL": str,
     "PREFERRED_URL_SCHEME": str,
     "SESSION_COOKIE_SECURE": lambda v: v.lower() in {"1", "true", "yes", "on"},
 }
@@ -61,6 +62,8 @@ class Defaults:
     MAIL_USE_SSL = False
     MAIL_DEFAULT_SENDER = "DCOL — Cités Unies France <dcol@cites-unies-france.org>"
     MAIL_MAX_ATTEMPTS = 8
+    # Where links in mails point when they are sent outside a request (cron, CLI).
+    BASE_URL = "http://127.0.0.1:5000"
 
     # Uploads
     MAX_UPLOAD_MB = 10

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pycountry
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -22,6 +22,8 @@ CENT = Decimal("0.01")
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("locale")
     if chosen in languages:
         return chosen
@@ -48,6 +50,7 @@ def init_app(app) -> None:
         country_name=country_name,
         language_name=language_name,
         theme_label=theme_label,
+        state_label=state_label,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals["get_locale"] = get_locale
@@ -123,6 +126,15 @@ def language_name(code: str) -> str:
     if language is None:
         return code
     return _iso_translations("iso639-3", _language()).gettext(language.name)
+
+
+def state_label(value: str) -> str:
+    from dcol.models import ApplicationState
+
+    try:
+        return ApplicationState(value).label
+    except ValueError:
+        return value
 
 
 def theme_label(value: str) -> str:

@@ -14,11 +14,19 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import sqlalchemy as sa
-from flask import current_app, g, render_template
+from flask import current_app, g, has_request_context, render_template, url_for
 from flask_babel import force_locale
 
 from dcol.extensions import db
 from dcol.models import MailStatus, OutgoingMail, utcnow
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for a mail, also outside a request (CLI, cron): from BASE_URL."""
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        return url_for(endpoint, _external=True, **values)
 
 
 def queue_mail(

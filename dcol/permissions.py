@@ -450,6 +450,54 @@ def _session_decide(user: User, session: CommitteeSession) -> bool:
     return session.state is not SessionState.CLOSED and _is_session_member(user, session)
 
 
+
+def visible_applications(user: User | None) -> sa.ColumnElement[bool]:
+    """A SQL condition on ``Application`` matching exactly the dossiers ``can(user, APP_VIEW)``
+    allows, so that lists filter in the database (one query, whatever their size)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_enabled:
+        return sa.false()
+    if is_staff_overseer(user):
+        return sa.true()
+    conditions = []
+    if user.is_active_member:
+        conditions.append(Application.organisation_id == user.organisation_id)
+    if Role.REVIEWER in user.roles:
+        conditions.append(
+            Application.id.in_(
+                sa.select(Review.application_id).where(
+                    Review.reviewer_id == user.id,
+                    Review.conflict_status == ConflictStatus.NONE,
+                )
+            )
+        )
+    if Role.COMMITTEE in user.roles:
+        conditions.append(
+            sa.and_(
+                Application.state.in_(COMMITTEE_STATES),
+                Application.call_id.in_(
+                    sa.select(CommitteeSession.call_id)
+                    .join(CommitteeMember)
+                    .where(CommitteeMember.user_id == user.id)
+                ),
+            )
+        )
+    if Role.EXPERT in user.roles and user.expert_id is not None:
+        conditions.append(
+            Application.id.in_(
+                sa.select(Mission.application_id).where(Mission.expert_id == user.expert_id)
+            )
+        )
+        conditions.append(
+            Application.id.in_(
+                sa.select(MissionProposal.application_id).where(
+                    MissionProposal.expert_id == user.expert_id,
+                    MissionProposal.status == ProposalStatus.PENDING,
+                )
+            )
+        )
+    return sa.or_(*conditions) if conditions else sa.false()
+
+
 missing = set(Action) - set(_RULES)
 if missing:  # every action must have exactly one rule
     raise RuntimeError(f"actions without a rule: {sorted(missing)}")

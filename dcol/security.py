@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -29,6 +29,8 @@ ERROR_TITLES = {
     404: N_("Page introuvable"),
     405: N_("Action non permise"),
     412: N_("Version périmée"),
+    401: N_("Authentification requise"),
+    422: N_("Données invalides"),
     413: N_("Fichier trop volumineux"),
     429: N_("Trop de tentatives"),
     500: N_("Erreur interne"),
@@ -39,6 +41,8 @@ ERROR_TEXTS = {
     404: N_("La page demandée n'existe pas ou vous n'y avez pas accès."),
     405: N_("Cette action n'est pas permise sur cette page."),
     412: N_("Le dossier a été modifié entre-temps. Rechargez la page avant de recommencer."),
+    401: N_("Fournissez un jeton d'API valide dans l'en-tête Authorization."),
+    422: N_("Certaines informations sont invalides."),
     413: N_("Le fichier envoyé dépasse la taille maximale autorisée ({max_mb} Mo)."),
     429: N_("Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer."),
     500: N_("Une erreur inattendue s'est produite. L'équipe technique a été prévenue."),
@@ -91,6 +95,12 @@ def init_app(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        from dcol.api import validation_messages
+
+        errors = validation_messages(error)
+        if errors:
+            return render_error(error.code or 422, _("Certaines informations sont invalides."),
+                                errors=errors)
         return render_error(error.code or 500)
 
     @app.errorhandler(Exception)
@@ -106,16 +116,13 @@ def wants_json() -> bool:
     )
 
 
-def render_error(code: int, detail: str | None = None):
+def render_error(code: int, detail: str | None = None, errors: dict | None = None):
     from flask import current_app
 
     title = _(ERROR_TITLES.get(code, "Erreur"))
     text = detail or _(ERROR_TEXTS.get(code, ERROR_TEXTS[500]), max_mb=current_app.config["MAX_UPLOAD_MB"])
     if wants_json():
-        response = jsonify(
-            {"type": "about:blank", "title": title, "status": code, "detail": text}
-        )
-        response.status_code = code
-        response.mimetype = "application/problem+json"
-        return response
+        from dcol.api import problem
+
+        return problem(code, title, text, errors=errors)
     return render_template("errors/error.html", code=code, title=title, text=text), code

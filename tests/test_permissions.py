@@ -252,3 +252,19 @@ def test_pages_answer_404_to_who_may_not_see_them(client, app, role, path, statu
     assert response.status_code == status
     if status == 404:
         assert "Page introuvable" in response.get_data(as_text=True)
+
+
+def test_list_filter_matches_the_rule_for_every_persona(world):
+    """``visible_applications`` (SQL, for lists) and ``can(APP_VIEW)`` (per object) agree."""
+    import sqlalchemy as sa
+
+    from dcol.models import Application
+    from dcol.permissions import visible_applications
+
+    dossiers = [world["dossier"](state) for state in S]
+    db.session.flush()
+    for name, user in world["people"].items():
+        listed = set(db.session.scalars(
+            sa.select(Application.id).where(visible_applications(user))))
+        expected = {d.id for d in dossiers if can(user, Action.APP_VIEW, d)}
+        assert listed == expected, name

@@ -10,11 +10,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from dcol.extensions import db
-from dcol.mail import queue_mail
+from dcol.mail import external_url, queue_mail
 from dcol.models import ApiToken, MembershipStatus, Organisation, Role, User, utcnow
 
 _DUMMY_PASSWORD = "dcol-timing-equaliser"
@@ -165,7 +165,7 @@ def request_password_reset(email: str) -> None:
     user = find_user(email)
     if user is None or not user.is_enabled:
         return
-    link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
+    link = external_url("accounts.reset_password", token=make_reset_token(user))
     minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
     queue_mail(user.email, "password_reset", user=user, link=link, minutes=minutes,
                locale=user.locale)

@@ -57,6 +57,7 @@ class NavItem:
 
 NAVIGATION = (
     NavItem("home.index", _l("Accueil")),
+    NavItem("applications.index", _l("Dossiers")),
     NavItem("home.organisation", _l("Mon organisation"), frozenset({Role.APPLICANT})),
     NavItem("home.expert_profile", _l("Ma fiche expert"), frozenset({Role.EXPERT})),
     NavItem("home.organisations", _l("Organisations"), frozenset({Role.MANAGER, Role.ADMIN})),
@@ -70,7 +71,13 @@ def navigation_for(user: User) -> list[NavItem]:
 
 
 def _dossier_task(app: Application, detail: str = "") -> Task:
-    return Task(f"{app.reference} — {app.title or app.organisation.name}", detail or app.state.label)
+    from flask import url_for
+
+    return Task(
+        f"{app.reference} — {app.title or app.organisation.name}",
+        detail or app.state.label,
+        url_for("applications.detail", application_id=app.id),
+    )
 
 
 def _applicant_section(user: User) -> Section:

@@ -18,7 +18,7 @@ bp = Blueprint("home", __name__)
 @bp.app_context_processor
 def inject_navigation():
     user = current_user
-    nav = navigation_for(user) if user.is_authenticated else []
+    nav = navigation_for(user) if getattr(user, "is_authenticated", False) else []
     return {"navigation": nav, "can": can, "Action": Action}
 
 

@@ -50,6 +50,7 @@ class CofinancingSnapshot(Base):
     computed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     computed_at: Mapped[datetime]
 
+    application: Mapped[Application] = relationship()
     rule: Mapped[CofinancingRule] = relationship()
     computed_by: Mapped[User | None] = relationship()
 

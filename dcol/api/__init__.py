@@ -1,0 +1,132 @@
+"""The JSON API under /api/v1: bearer tokens, problem details (RFC 9457), OpenAPI 3."""
+
+from __future__ import annotations
+
+import re
+
+from flask import g, jsonify, request
+from flask_babel import gettext as _
+from flask_smorest import Api as SmorestApi
+from flask_smorest import Blueprint
+
+from dcol.extensions import csrf
+
+# Marshmallow's messages, in French.
+_MESSAGES = [
+    (r"^Missing data for required field\.$", "Champ obligatoire."),
+    (r"^Unknown field\.$", "Champ inconnu."),
+    (r"^Field may not be null\.$", "Ce champ ne peut pas être vide."),
+    (r"^Not a valid integer\.$", "Nombre entier attendu."),
+    (r"^Not a valid number\.$", "Nombre attendu."),
+    (r"^Not a valid string\.$", "Texte attendu."),
+    (r"^Not a valid boolean\.$", "Booléen attendu."),
+    (r"^Not a valid list\.$", "Liste attendue."),
+    (r"^Not a valid mapping type\.$", "Objet attendu."),
+    (r"^Invalid input type\.$", "Type de données invalide."),
+    (r"^Must be one of: .*$", "Valeur non permise."),
+    (r"^Longer than maximum length (\d+)\.$", r"Trop long (\1 caractères au plus)."),
+    (r"^Shorter than minimum length (\d+)\.$", r"Trop court (\1 caractères au moins)."),
+    (r"^Length must be (\d+)\.$", r"Longueur attendue : \1 caractères."),
+    (r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$",
+     r"Doit être compris entre \1 et \2."),
+    (r"^Must be greater than or equal to (.+)\.$", r"Doit être supérieur ou égal à \1."),
+    (r"^Special numeric values \(nan or infinity\) are not permitted\.$", "Nombre invalide."),
+    (r"^Invalid JSON body\.|^Invalid JSON.*$", "Corps JSON invalide."),
+]
+
+
+def _french(messages):
+    if isinstance(messages, dict):
+        return {key: _french(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [_french(message) for message in messages]
+    if isinstance(messages, str):
+        for pattern, replacement in _MESSAGES:
+            if re.match(pattern, messages):
+                return re.sub(pattern, replacement, messages)
+    return messages
+
+
+def problem(status: int, title: str, detail: str, **extra):
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body.update({key: value for key, value in extra.items() if value})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="dcol"'
+    return response
+
+
+def validation_messages(error) -> dict | None:
+    """The field errors marshmallow attached to a 422 raised by flask-smorest, in French."""
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    if not messages:
+        return None
+    flat = {}
+    for location, fields in messages.items():
+        flat.update(_french(fields) if isinstance(fields, dict) else {location: _french(fields)})
+    return flat
+
+
+class Api(SmorestApi):
+    def _register_error_handlers(self):
+        """Errors are answered by ``dcol.security`` (problem details under /api/)."""
+
+
+api = Api()
+
+
+def init_app(app) -> None:
+    app.config.update(
+        API_TITLE="dcol",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="v1/openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "API des dossiers DCOL et appels à projets de Cités Unies France. "
+                "Authentification : en-tête « Authorization: Bearer <jeton> ». Les erreurs "
+                "suivent la RFC 9457 (problem details), en français.",
+            },
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    api.init_app(app)
+    from dcol import DatabaseId
+
+    api.register_converter(
+        DatabaseId, lambda converter: {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+    )
+    from dcol.api import views
+
+    api.register_blueprint(views.blp)
+    csrf.exempt(views.blp)
+    app.register_blueprint(views.docs_bp)
+
+
+def make_blueprint() -> Blueprint:
+    blp = Blueprint("api", __name__, url_prefix="/api/v1",
+                    description="Appels et dossiers")
+
+    @blp.before_request
+    def authenticate():
+        """The API takes bearer tokens only (no session cookies: no CSRF exposure)."""
+        from dcol.accounts.services import user_for_api_token
+
+        header = request.headers.get("Authorization", "")
+        user = None
+        if header.startswith("Bearer "):
+            user = user_for_api_token(header.removeprefix("Bearer ").strip())
+        if user is None:
+            return problem(401, _("Authentification requise"),
+                           _("Fournissez un jeton d'API valide dans l'en-tête Authorization."))
+        g.api_user = user
+        return None
+
+    return blp

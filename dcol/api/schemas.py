@@ -1,0 +1,155 @@
+"""Marshmallow schemas of the JSON API (they also write its OpenAPI document)."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from dcol.models import ApplicationState, CallKind
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class TrackSchema(Schema):
+    id = fields.Int()
+    code = fields.Str()
+    name = fields.Str()
+    eligible_countries = fields.List(fields.Str())
+    eligible_departments = fields.List(fields.Str())
+
+
+class CallSchema(Schema):
+    id = fields.Int()
+    kind = fields.Enum(CallKind, by_value=True)
+    edition = fields.Int()
+    code = fields.Str()
+    title = fields.Str()
+    summary = fields.Str()
+    owner_name = fields.Str()
+    opens_at = fields.AwareDateTime()
+    closes_at = fields.AwareDateTime()
+    tracks = fields.List(fields.Nested(TrackSchema))
+
+
+class OrganisationRefSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+
+
+class EventViewSchema(Schema):
+    name = fields.Str()
+    label = fields.Str()
+    reason_required = fields.Bool()
+    reason_label = fields.Str()
+    unmet = fields.List(fields.Str(), metadata={"description": "Ce qui manque encore (français)."})
+
+
+class ApplicationSchema(Schema):
+    id = fields.Int()
+    reference = fields.Str()
+    call_id = fields.Int()
+    track_id = fields.Int(allow_none=True)
+    organisation = fields.Nested(OrganisationRefSchema)
+    state = fields.Enum(ApplicationState, by_value=True)
+    state_label = fields.Str()
+    version = fields.Int(metadata={"description": "À renvoyer pour toute modification."})
+    title = fields.Str()
+    summary = fields.Str()
+    data = fields.Dict(keys=fields.Str(), values=fields.Dict())
+    countries = fields.List(fields.Str())
+    departments = fields.List(fields.Str())
+    themes = fields.List(fields.Str())
+    estimated_cost = fields.Decimal(as_string=True, allow_none=True)
+    requested_amount = fields.Decimal(as_string=True, allow_none=True)
+    submitted_at = fields.AwareDateTime(allow_none=True)
+    response_deadline = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    allowed_events = fields.List(fields.Nested(EventViewSchema))
+
+
+class ApplicationSummarySchema(ApplicationSchema):
+    class Meta:
+        exclude = ("allowed_events", "data")
+
+
+class ApplicationPageSchema(Schema):
+    items = fields.List(fields.Nested(ApplicationSummarySchema))
+    page = fields.Int()
+    per_page = fields.Int()
+    total = fields.Int()
+
+
+class ApplicationQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    call_id = fields.Int(validate=validate.Range(min=1, max=2**31 - 1))
+    state = fields.Enum(ApplicationState, by_value=True)
+    organisation_id = fields.Int(validate=validate.Range(min=1, max=2**31 - 1))
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class ApplicationCreateSchema(StrictSchema):
+    call_id = fields.Int(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    track_id = fields.Int(validate=validate.Range(min=1, max=2**31 - 1), allow_none=True)
+    title = fields.Str(validate=validate.Length(max=300), load_default="")
+
+
+class ApplicationUpdateSchema(StrictSchema):
+    version = fields.Int(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    title = fields.Str(validate=validate.Length(max=300))
+    summary = fields.Str(validate=validate.Length(max=20000))
+    track_id = fields.Int(validate=validate.Range(min=1, max=2**31 - 1))
+    data = fields.Dict(keys=fields.Str(validate=validate.Length(max=50)), values=fields.Dict())
+    countries = fields.List(fields.Str(validate=validate.Length(equal=2)))
+    departments = fields.List(fields.Str(validate=validate.Length(min=2, max=3)))
+    themes = fields.List(fields.Str())
+    estimated_cost = fields.Decimal(allow_none=True, places=2, allow_nan=False)
+    requested_amount = fields.Decimal(allow_none=True, places=2, allow_nan=False)
+
+
+class EventRequestSchema(StrictSchema):
+    event = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+    comment = fields.Str(load_default="", validate=validate.Length(max=20000))
+    payload = fields.Dict(keys=fields.Str(), load_default=dict)
+    version = fields.Int(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "La version lue ; une version périmée est refusée (412)."},
+    )
+
+
+class AuditEntrySchema(Schema):
+    sequence = fields.Int()
+    event = fields.Str()
+    from_state = fields.Str(allow_none=True)
+    to_state = fields.Str(allow_none=True)
+    occurred_at = fields.AwareDateTime()
+    actor = fields.Str(allow_none=True)
+    comment = fields.Str()
+
+
+class DocumentSchema(Schema):
+    id = fields.Int()
+    kind = fields.Str()
+    original_name = fields.Str()
+    content_type = fields.Str()
+    size = fields.Int()
+    sha256 = fields.Str()
+    uploaded_at = fields.AwareDateTime()
+    is_current = fields.Bool()
+    requirement = fields.Str(allow_none=True)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.Str()
+    title = fields.Str()
+    status = fields.Int()
+    detail = fields.Str()
+    problems = fields.List(fields.Str())
+    errors = fields.Dict()

@@ -1,0 +1,228 @@
+"""Dossier operations shared by the web UI, the JSON API and the CLI."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import pycountry
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from dcol import audit
+from dcol.extensions import db
+from dcol.models import (
+    Application,
+    ApplicationState,
+    Call,
+    Theme,
+    Track,
+    User,
+    utcnow,
+)
+from dcol.permissions import Action, can, visible_applications
+from workflows.engine import Forbidden, InvalidInput, NotApplicable, NotVisible, StaleVersion
+
+EDITABLE_FIELDS = (
+    "title", "summary", "track_id", "data", "countries", "departments", "themes",
+    "estimated_cost", "requested_amount",
+)
+MAX_TEXT = 20000
+
+
+class ValidationFailed(InvalidInput):
+    """Invalid input: ``errors`` maps each field to its French message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(_("Certaines informations sont invalides."), list(errors.values()))
+        self.errors = errors
+
+
+def allocate_reference(call: Call) -> tuple[int, str]:
+    """The next dossier number of the call, taken atomically (safe with several app servers)."""
+    number = db.session.execute(
+        sa.update(Call)
+        .where(Call.id == call.id)
+        .values(last_number=Call.last_number + 1)
+        .returning(Call.last_number)
+    ).scalar_one()
+    return number, f"{call.code}-{number:04d}"
+
+
+def create_application(call: Call, user: User, *, title: str = "", track: Track | None = None
+                       ) -> Application:
+    """A new draft for the user's organisation, recorded in the audit trail (flushes only)."""
+    if not can(user, Action.CALL_VIEW, call):
+        raise NotVisible(_("Appel introuvable."))
+    if not can(user, Action.APP_CREATE, call):
+        raise Forbidden(_("Seuls les membres validés d'une collectivité peuvent créer un dossier."))
+    if now_after(call.closes_at):
+        raise NotApplicable(_("Cet appel est clos : il n'est plus possible d'y créer un dossier."))
+    if track is not None and track.call_id != call.id:
+        raise ValidationFailed({"track_id": _("Ce volet n'appartient pas à cet appel.")})
+    number, reference = allocate_reference(call)
+    application = Application(
+        call=call,
+        track=track,
+        organisation_id=user.organisation_id,
+        number=number,
+        reference=reference,
+        title=(title or "").strip()[:300],
+        created_by_id=user.id,
+        data={},
+    )
+    db.session.add(application)
+    db.session.flush()
+    audit.record(
+        application_id=application.id, actor=user, event="create", occurred_at=utcnow(),
+        to_state=ApplicationState.DRAFT.value,
+    )
+    return application
+
+
+def now_after(moment) -> bool:
+    return utcnow() >= moment
+
+
+def _text(value, field: str, errors: dict, limit: int = MAX_TEXT) -> str | None:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[field] = _("Texte attendu.")
+        return None
+    if len(value) > limit:
+        errors[field] = _("Texte trop long (%(limit)s caractères au plus).", limit=limit)
+        return None
+    return value.strip()
+
+
+def _amount(value, field: str, errors: dict) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).replace(" ", "").replace("\u202f", "").replace(",", "."))
+    except InvalidOperation:
+        errors[field] = _("Montant invalide : indiquez un nombre en euros, par exemple 12500,00.")
+        return None
+    if not amount.is_finite() or amount < 0 or amount > Decimal("9999999999.99"):
+        errors[field] = _("Montant invalide : il doit être positif.")
+        return None
+    if amount != amount.quantize(Decimal("0.01")):
+        errors[field] = _("Montant invalide : deux décimales au plus (les centimes).")
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def _codes(value, field: str, errors: dict, valid) -> list[str] | None:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        errors[field] = _("Liste de codes attendue.")
+        return None
+    wrong = [code for code in value if not valid(code)]
+    if wrong:
+        errors[field] = _("Codes inconnus : %(codes)s.", codes=", ".join(wrong[:5]))
+        return None
+    return list(dict.fromkeys(value))
+
+
+def _is_country(code: str) -> bool:
+    return len(code) == 2 and pycountry.countries.get(alpha_2=code.upper()) is not None
+
+
+def _is_department(code: str) -> bool:
+    return code.isalnum() and 2 <= len(code) <= 3
+
+
+def _is_theme(code: str) -> bool:
+    return code in {theme.value for theme in Theme}
+
+
+def _data(value, errors: dict) -> dict | None:
+    """Form sections: ``{section: {field: text}}`` with short keys and text values."""
+    if not isinstance(value, dict):
+        errors["data"] = _("Objet attendu : des sections contenant des champs.")
+        return None
+    for section, fields in value.items():
+        if not isinstance(section, str) or len(section) > 50 or not isinstance(fields, dict):
+            errors["data"] = _("Section invalide : %(section)s.", section=str(section)[:50])
+            return None
+        for key, text in fields.items():
+            if not isinstance(key, str) or len(key) > 50:
+                errors["data"] = _("Champ invalide dans la section %(section)s.", section=section)
+                return None
+            if text is not None and not isinstance(text, str | int | float | bool):
+                errors[f"data.{section}.{key}"] = _("Valeur invalide.")
+                return None
+            if isinstance(text, str) and len(text) > MAX_TEXT:
+                errors[f"data.{section}.{key}"] = _("Texte trop long.")
+                return None
+    return value
+
+
+def update_application(application: Application, user: User, changes: dict,
+                       expected_version: int | None = None) -> Application:
+    """Change the dossier's content while it is editable; all or nothing (flushes only)."""
+    if not can(user, Action.APP_VIEW, application):
+        raise NotVisible(_("Dossier introuvable."))
+    if not application.is_editable:
+        raise NotApplicable(
+            _("Le dossier n'est plus modifiable (état « %(state)s »).", state=application.state.label)
+        )
+    if not can(user, Action.APP_EDIT, application):
+        raise Forbidden(_("Vous n'êtes pas autorisé à modifier ce dossier."))
+    if expected_version is not None and expected_version != application.version:
+        raise StaleVersion(
+            _("Le dossier a été modifié depuis que vous l'avez ouvert. Rechargez-le : vos "
+              "modifications n'ont pas été enregistrées.")
+        )
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    errors: dict[str, str] = {
+        field: _("Ce champ n'existe pas ou n'est pas modifiable.") for field in sorted(unknown)
+    }
+    clean: dict = {}
+    for field in ("title", "summary"):
+        if field in changes:
+            clean[field] = _text(changes[field], field, errors, 300 if field == "title" else MAX_TEXT)
+    if "track_id" in changes:
+        track = db.session.get(Track, changes["track_id"]) if isinstance(changes["track_id"], int) else None
+        if track is None or track.call_id != application.call_id:
+            errors["track_id"] = _("Choisissez un volet de cet appel.")
+        clean["track_id"] = track.id if track else None
+    if "countries" in changes:
+        codes = _codes(changes["countries"], "countries", errors, _is_country)
+        clean["countries"] = [c.upper() for c in codes] if codes is not None else None
+    if "departments" in changes:
+        clean["departments"] = _codes(changes["departments"], "departments", errors, _is_department)
+    if "themes" in changes:
+        clean["themes"] = _codes(changes["themes"], "themes", errors, _is_theme)
+    for field in ("estimated_cost", "requested_amount"):
+        if field in changes:
+            clean[field] = _amount(changes[field], field, errors)
+    if "data" in changes:
+        data = _data(changes["data"], errors)
+        if data is not None:
+            merged = {section: dict(fields) for section, fields in (application.data or {}).items()}
+            for section, fields in data.items():
+                merged.setdefault(section, {}).update(fields)
+            clean["data"] = merged
+    if errors:
+        raise ValidationFailed(errors)
+    for field, value in clean.items():
+        setattr(application, field, value)
+    application.updated_at = utcnow()
+    db.session.flush()
+    return application
+
+
+def visible_applications_query(user: User, *, call_id: int | None = None,
+                               state: ApplicationState | None = None,
+                               organisation_id: int | None = None) -> sa.Select:
+    """The dossiers the user may see, filtered, newest first."""
+    query = sa.select(Application).where(visible_applications(user))
+    if call_id is not None:
+        query = query.where(Application.call_id == call_id)
+    if state is not None:
+        query = query.where(Application.state == state)
+    if organisation_id is not None:
+        query = query.where(Application.organisation_id == organisation_id)
+    return query.order_by(Application.updated_at.desc(), Application.id.desc())

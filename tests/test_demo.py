@@ -1,0 +1,202 @@
+"""The demonstration data: idempotent, true to the story, and usable by every demo account."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from stdnum.fr import siren
+
+from dcol.accounts.services import authenticate
+from dcol.demo import ACCOUNTS, DEMO_ACCOUNTS, DEMO_PASSWORD, TODAY, seed_demo
+from dcol.extensions import db
+from dcol.models import (
+    Application,
+    ApplicationState,
+    Base,
+    Call,
+    CallKind,
+    MembershipStatus,
+    MissionProposal,
+    Organisation,
+    ProposalStatus,
+    Role,
+    User,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def seed() -> str:
+    """Seed and commit as ``flask seed-demo`` does, then forget every loaded object."""
+    summary = seed_demo()
+    db.session.commit()
+    db.session.remove()
+    return summary
+
+
+def snapshot() -> dict[str, list[tuple[str, ...]]]:
+    """Every row of every table, column by column, sorted: equal snapshots, equal data."""
+    return {
+        table.name: sorted(
+            tuple(repr(value) for value in row) for row in db.session.execute(sa.select(table))
+        )
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def test_seeding_twice_leaves_exactly_the_same_data(app):
+    first_summary = seed()
+    first = snapshot()
+    for table in (
+        "organisations",
+        "users",
+        "experts",
+        "calls",
+        "applications",
+        "reviews",
+        "missions",
+        "mission_reports",
+        "committee_sessions",
+        "mission_proposals",
+    ):
+        assert first[table], f"the demo seeds no {table}"
+
+    second_summary = seed()
+    second = snapshot()
+
+    assert {name: len(rows) for name, rows in second.items()} == {
+        name: len(rows) for name, rows in first.items()
+    }
+    for name in first:
+        assert second[name] == first[name], f"{name} changed on the second run"
+    assert second_summary == first_summary
+
+
+EXPECTED_ON_HOME = {
+    "applicant": ["DCOL13-0009", "AAP26-ISERE-0001"],
+    "reviewer": ["DCOL13-0005", "Évaluation à rédiger", "DCOL13-0006", "absence de conflit"],
+    "committee": ["Comité de sélection DCOL 13 — 2e session"],
+    "manager": [
+        "1 dossier(s) déposé(s) dont la recevabilité est à vérifier",
+        "1 rapport(s) final(aux) à valider avant clôture",
+        "1 organisation(s) à valider",
+    ],
+    "expert": ["DCOL13-0003", "Proposition de mission à examiner", "DCOL12-0002"],
+    "admin": ["1 compte(s) de collectivité à valider"],
+}
+
+
+@pytest.mark.parametrize(("role", "email", "full_name"), DEMO_ACCOUNTS)
+def test_demo_account_logs_in_and_lands_on_its_home_page(app, client, role, email, full_name):
+    seed()
+
+    response = client.post("/connexion", data={"email": email, "password": DEMO_PASSWORD})
+
+    assert response.status_code == 302
+    assert urlparse(response.headers["Location"]).path == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert full_name in page
+    assert f'data-role="{role}"' in page
+    for text in EXPECTED_ON_HOME[role]:
+        assert text in page
+
+
+def test_demo_accounts_cover_every_role_once():
+    assert sorted(role for role, _, _ in DEMO_ACCOUNTS) == sorted(role.value for role in Role)
+    declared = {spec["email"]: spec for spec in ACCOUNTS}
+    for role, email, full_name in DEMO_ACCOUNTS:
+        assert declared[email]["name"] == full_name
+        assert declared[email]["roles"] == [Role(role)]
+
+
+def test_every_seeded_account_opens_with_the_demo_password(app):
+    seed()
+    for spec in ACCOUNTS:
+        assert authenticate(spec["email"], DEMO_PASSWORD) is not None, spec["email"]
+
+
+def test_pending_member_is_told_to_wait(app, client):
+    seed()
+    pending = db.session.scalar(
+        sa.select(User).where(
+            User.membership_status == MembershipStatus.PENDING, User.is_signatory.is_(True)
+        )
+    )
+    client.post("/connexion", data={"email": pending.email, "password": DEMO_PASSWORD})
+    assert "en attente de validation" in client.get("/").get_data(as_text=True)
+
+
+def test_every_organisation_has_a_valid_siren(app):
+    seed()
+    sirens = db.session.scalars(sa.select(Organisation.siren)).all()
+    assert len(sirens) >= 12
+    assert [number for number in sirens if not siren.is_valid(number)] == []
+
+
+def test_demo_covers_the_calls_and_collectivites_of_the_story(app):
+    seed()
+    calls = {call.code: call for call in db.session.scalars(sa.select(Call))}
+    assert {"DCOL11", "DCOL12", "DCOL13", "AAP26-ISERE"} <= set(calls)
+    assert calls["AAP26-ISERE"].kind is CallKind.AAP
+    assert [track.code for track in calls["AAP26-ISERE"].tracks] == ["culture", "ecsi"]
+    assert [track.code for track in calls["DCOL13"].tracks] == ["strategy", "project", "climate"]
+    assert calls["DCOL11"].closes_at == datetime(2024, 12, 3, 23, 59, tzinfo=PARIS)
+
+    noon = datetime.combine(TODAY, time(12), tzinfo=PARIS)
+    assert [code for code, call in sorted(calls.items()) if call.is_open(noon)] == ["DCOL13"]
+
+    names = set(db.session.scalars(sa.select(Organisation.name)))
+    assert {
+        "Syndicat mixte Fensch Lorraine",
+        "Ville de Gennevilliers",
+        "Commune de Thorey-Lyautey",
+        "Région Réunion",
+        "Ville de Marseille",
+        "Ville de Grenoble",
+    } <= names
+
+    supports = db.session.execute(
+        sa.select(Organisation.name, Application.state)
+        .join(Application.organisation)
+        .join(Application.call)
+        .where(Call.code == "DCOL12", Application.state != ApplicationState.REJECTED)
+    ).all()
+    assert sorted(supports) == [
+        ("Commune de Thorey-Lyautey", ApplicationState.IN_PROGRESS),
+        ("Région Réunion", ApplicationState.FINAL_REPORT),
+        ("Ville de Gennevilliers", ApplicationState.IN_PROGRESS),
+        ("Ville de Grenoble", ApplicationState.IN_PROGRESS),
+        ("Ville de Marseille", ApplicationState.IN_PROGRESS),
+    ]
+
+
+def test_dossier_numbers_and_cofinancing_follow_the_call_rules(app):
+    seed()
+    for call in db.session.scalars(sa.select(Call)):
+        dossiers = db.session.scalars(sa.select(Application).where(Application.call == call)).all()
+        assert call.last_number == max(dossier.number for dossier in dossiers)
+        for dossier in dossiers:
+            assert dossier.reference == f"{call.code}-{dossier.number:04d}"
+            if call.kind is CallKind.DCOL and dossier.estimated_cost is not None:
+                expected = (dossier.estimated_cost * Decimal("0.80")).quantize(
+                    Decimal("0.01"), rounding=ROUND_HALF_UP
+                )
+                assert dossier.estimated_cofinancing == expected, dossier.reference
+            if call.kind is CallKind.AAP:
+                assert dossier.estimated_cofinancing <= Decimal("15000.00")
+                assert dossier.estimated_cofinancing == dossier.requested_amount
+
+
+def test_demo_expert_has_a_pending_proposal(app):
+    seed()
+    expert = db.session.scalar(sa.select(User).where(User.email == "expert@demo.dcol.fr"))
+    proposal = db.session.scalar(
+        sa.select(MissionProposal).where(MissionProposal.expert_id == expert.expert_id)
+    )
+    assert proposal.status is ProposalStatus.PENDING
+    assert proposal.application.state is ApplicationState.EXPERT_PROPOSED

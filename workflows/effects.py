@@ -1,0 +1,153 @@
+"""What follows a transition, in the same transaction (the engine has already moved the state)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+
+from dcol.extensions import db
+from dcol.models import (
+    Expert,
+    Mission,
+    MissionProposal,
+    ProposalStatus,
+    Submission,
+)
+from workflows.context import Context
+from workflows.guards import parse_deadline
+
+
+def record_submission(ctx: Context) -> None:
+    """Date the deposit and keep what was deposited, to compare it with the next deposit."""
+    app = ctx.application
+    app.submitted_at = ctx.now
+    if app.first_submitted_at is None:
+        app.first_submitted_at = ctx.now
+    app.response_deadline = None
+    number = len(app.submissions) + 1
+    app.submissions.append(
+        Submission(
+            number=number,
+            submitted_at=ctx.now,
+            submitted_by_id=ctx.actor.id if ctx.actor else None,
+            content=submission_content(app),
+        )
+    )
+
+
+def submission_content(app) -> dict:
+    """Everything the applicant deposits, in plain JSON."""
+    return {
+        "title": app.title,
+        "summary": app.summary,
+        "track": app.track.code if app.track else None,
+        "countries": list(app.countries or []),
+        "departments": list(app.departments or []),
+        "themes": list(app.themes or []),
+        "estimated_cost": str(app.estimated_cost) if app.estimated_cost is not None else None,
+        "requested_amount": str(app.requested_amount) if app.requested_amount is not None else None,
+        "data": app.data or {},
+        "budget": [
+            {"kind": line.kind.value, "label": line.label, "amount": str(line.amount),
+             "eligible": line.is_eligible}
+            for line in app.budget_lines
+        ],
+        "documents": [
+            {"id": doc.id, "name": doc.original_name, "sha256": doc.sha256,
+             "requirement": doc.requirement.code if doc.requirement else None}
+            for doc in app.documents
+            if doc.replaced_by_id is None
+        ],
+    }
+
+
+def set_response_deadline(ctx: Context) -> None:
+    ctx.application.response_deadline = parse_deadline(ctx.payload.get("response_deadline"))
+
+
+def _day(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _days(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01")) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def create_proposal(ctx: Context) -> None:
+    payload = ctx.payload
+    db.session.add(
+        MissionProposal(
+            application=ctx.application,
+            expert_id=int(payload["expert_id"]),
+            proposed_by_id=ctx.actor.id,
+            proposed_at=ctx.now,
+            explanation=payload.get("explanation") or {},
+            override_reason=payload.get("override_reason") or "",
+            indicative_days=_days(payload.get("indicative_days")),
+            indicative_start=_day(payload.get("indicative_start")),
+            indicative_end=_day(payload.get("indicative_end")),
+        )
+    )
+
+
+def _pending_proposal(ctx: Context) -> MissionProposal:
+    return db.session.scalars(
+        sa.select(MissionProposal).where(
+            MissionProposal.application_id == ctx.application.id,
+            MissionProposal.status == ProposalStatus.PENDING,
+        )
+    ).one()
+
+
+def accept_proposal(ctx: Context) -> None:
+    proposal = _pending_proposal(ctx)
+    proposal.status = ProposalStatus.ACCEPTED
+    proposal.responded_at, proposal.responded_by_id = ctx.now, ctx.actor.id
+    expert = db.session.get(Expert, proposal.expert_id)
+    needs = (ctx.application.data or {}).get("needs", {})
+    db.session.add(
+        Mission(
+            application=ctx.application,
+            expert=expert,
+            contracted_days=proposal.indicative_days,
+            daily_rate=expert.daily_rate,
+            starts_on=proposal.indicative_start,
+            ends_on=proposal.indicative_end,
+            expected_deliverables=needs.get("deliverables_expected", ""),
+            created_at=ctx.now,
+        )
+    )
+
+
+def decline_proposal(ctx: Context) -> None:
+    proposal = _pending_proposal(ctx)
+    proposal.status = ProposalStatus.DECLINED
+    proposal.responded_at, proposal.responded_by_id = ctx.now, ctx.actor.id
+    proposal.decline_reason = ctx.comment
+
+
+def open_project_follow_up(ctx: Context) -> None:
+    """A call-for-projects dossier is followed as a mission without an expert."""
+    db.session.add(Mission(application=ctx.application, expert=None, created_at=ctx.now))
+
+
+def mark_closed(ctx: Context) -> None:
+    ctx.application.closed_at = ctx.now
+
+
+def cancel_pending_proposals(ctx: Context) -> None:
+    for proposal in db.session.scalars(
+        sa.select(MissionProposal).where(
+            MissionProposal.application_id == ctx.application.id,
+            MissionProposal.status == ProposalStatus.PENDING,
+        )
+    ):
+        proposal.status = ProposalStatus.CANCELLED

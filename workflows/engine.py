@@ -1,0 +1,234 @@
+"""The engine: fire an event on a dossier for an actor, in one transaction.
+
+``fire`` checks the version read, that the event applies, who is acting, the reason and the guards;
+then moves the state through the ``transitions`` machine, runs the effects, writes exactly one
+audit entry, queues the notifications and commits. Any failure rolls everything back.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from transitions import Machine, MachineError
+
+from dcol import audit
+from dcol.extensions import db
+from dcol.models import Application, ApplicationState, AuditEvent, User, utcnow
+from dcol.permissions import Action, can
+from workflows.context import Context
+from workflows.dossier import EVENTS, EVENTS_BY_NAME, STATES, Event
+from workflows.notifications import queue_for
+
+
+class WorkflowError(Exception):
+    """A refusal, with a French message; ``status`` is the HTTP status the API answers."""
+
+    status = 400
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+class NotVisible(WorkflowError):
+    status = 404
+
+
+class Forbidden(WorkflowError):
+    status = 403
+
+
+class NotApplicable(WorkflowError):
+    status = 409
+
+
+class GuardsFailed(WorkflowError):
+    status = 409
+
+
+class StaleVersion(WorkflowError):
+    status = 412
+
+
+class InvalidInput(WorkflowError):
+    status = 422
+
+
+# One machine for every dossier: a dossier's state is lent to it for the time of one event.
+_machine = Machine(
+    model=None,
+    states=[state.value for state in STATES],
+    transitions=[
+        {"trigger": event.name, "source": [s.value for s in event.sources], "dest": event.target.value}
+        for event in EVENTS
+    ],
+    initial=None,
+    auto_transitions=False,
+    ignore_invalid_triggers=False,
+)
+_machine_lock = threading.Lock()
+
+
+class _Token:
+    """Carries a dossier's state through the machine (a plain object: no name clashes)."""
+
+    def __init__(self, state: str):
+        self.state = state
+
+
+def _next_state(event: Event, state: ApplicationState) -> ApplicationState:
+    token = _Token(state.value)
+    with _machine_lock:
+        _machine.add_model(token, initial=state.value)
+        try:
+            _machine.events[event.name].trigger(token)
+        except MachineError as error:
+            raise NotApplicable(_("Cette action n'est pas possible dans l'état actuel.")) from error
+        finally:
+            _machine.remove_model(token)
+    return ApplicationState(token.state)
+
+
+def applies(event: Event, application: Application) -> bool:
+    return application.call.kind in event.variants and application.state in event.sources
+
+
+def may_fire(event: Event, application: Application, actor: User | None) -> bool:
+    """Whether ``actor`` is among those who may fire ``event`` (None: dcol itself)."""
+    if actor is None:
+        return event.system
+    if event.actor_check is not None:
+        return event.actor_check(actor, application)
+    return can(actor, event.permission, application)
+
+
+def available_events(application: Application, user: User) -> list[Event]:
+    """The events ``user`` may fire on the dossier now (the buttons of the UI)."""
+    return [
+        event
+        for event in EVENTS
+        if applies(event, application) and may_fire(event, application, user)
+    ]
+
+
+def unmet_guards(
+    event: Event, application: Application, actor: User | None, comment: str = "",
+    payload: dict | None = None,
+) -> list[str]:
+    """What is missing for the event, in French, leaving out what the actor will type."""
+    ctx = Context(application, event, actor, utcnow(), comment.strip(), payload or {},
+                  preview=True)
+    return [
+        problem
+        for guard in event.guards
+        if not getattr(guard, "needs_input", False)
+        for problem in guard(ctx)
+    ]
+
+
+def fire(
+    application: Application,
+    event_name: str,
+    actor: User | None,
+    *,
+    comment: str = "",
+    payload: dict | None = None,
+    expected_version: int | None = None,
+    commit: bool = True,
+) -> AuditEvent:
+    """Fire ``event_name`` on ``application`` as ``actor`` (None: dcol itself).
+
+    Raises a ``WorkflowError`` (nothing changed) or returns the audit entry of the transition.
+    """
+    try:
+        entry = _fire(application, event_name, actor, comment.strip(), payload or {},
+                      expected_version)
+        if commit:
+            db.session.commit()
+        return entry
+    except (StaleDataError, IntegrityError) as error:
+        db.session.rollback()
+        raise StaleVersion(
+            _("Le dossier a été modifié entre-temps par quelqu'un d'autre. "
+              "Rechargez-le avant de recommencer.")
+        ) from error
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _fire(application, event_name, actor, comment, payload, expected_version) -> AuditEvent:
+    event = EVENTS_BY_NAME.get(event_name)
+    if event is None:
+        raise InvalidInput(_("Action inconnue : %(name)s.", name=event_name))
+    if actor is not None and not can(actor, Action.APP_VIEW, application):
+        raise NotVisible(_("Dossier introuvable."))
+    if expected_version is not None and expected_version != application.version:
+        raise StaleVersion(
+            _("Le dossier a été modifié depuis que vous l'avez ouvert (version %(read)s, "
+              "version actuelle %(current)s). Rechargez-le avant de recommencer.",
+              read=expected_version, current=application.version)
+        )
+    if not applies(event, application):
+        raise NotApplicable(
+            _("L'action « %(event)s » n'est pas possible pour un dossier à l'état « %(state)s ».",
+              event=_(event.label), state=application.state.label)
+        )
+    if not may_fire(event, application, actor):
+        raise Forbidden(_("Vous n'êtes pas habilité à effectuer l'action « %(event)s ».",
+                          event=_(event.label)))
+    if event.reason_required and not comment:
+        raise InvalidInput(
+            _("Le champ « %(field)s » est obligatoire.", field=_(event.reason_label)),
+            [_("Le champ « %(field)s » est obligatoire.", field=_(event.reason_label))],
+        )
+    ctx = Context(application, event, actor, utcnow(), comment, payload,
+                  from_state=application.state.value)
+    problems = [problem for guard in event.guards for problem in guard(ctx)]
+    if problems:
+        raise GuardsFailed(
+            _("L'action « %(event)s » ne peut pas encore être effectuée.", event=_(event.label)),
+            problems,
+        )
+
+    target = _next_state(event, application.state)
+    application.state = target  # the only assignment of a dossier's state in dcol
+    for effect in event.effects:
+        effect(ctx)
+    db.session.flush()  # the version check happens here: a concurrent change fails now
+    entry = audit.record(
+        application_id=application.id,
+        actor=actor,
+        event=event.name,
+        occurred_at=ctx.now,
+        from_state=ctx.from_state,
+        to_state=target.value,
+        comment=comment,
+        payload=payload,
+    )
+    queue_for(ctx)
+    return entry
+
+
+@dataclass(frozen=True)
+class EventView:
+    """An available event with what is still missing, for buttons and the API."""
+
+    name: str
+    label: str
+    reason_required: bool
+    reason_label: str
+    unmet: tuple[str, ...]
+
+
+def describe_available(application: Application, user: User) -> list[EventView]:
+    return [
+        EventView(event.name, _(event.label), event.reason_required, _(event.reason_label),
+                  tuple(unmet_guards(event, application, user)))
+        for event in available_events(application, user)
+    ]

@@ -1,0 +1,459 @@
+"""Guards: each returns the list of what is missing, in French (empty when the event may happen).
+
+They read the data model simply and correctly; later issues enrich the data, not these rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from dcol.applications.sections import budget_problems, missing_fields
+from dcol.extensions import db
+from dcol.i18n import PARIS, format_moment
+from dcol.models import (
+    Agreement,
+    AgreementState,
+    Application,
+    ApplicationState,
+    Call,
+    CallKind,
+    CofinancingSnapshot,
+    ConflictStatus,
+    Deliverable,
+    DeliverableState,
+    Document,
+    DocumentRequirement,
+    Envelope,
+    Expert,
+    ExpertConflict,
+    Mission,
+    MissionProposal,
+    MissionReport,
+    Party,
+    ProposalStatus,
+    Review,
+    ReviewState,
+    SnapshotKind,
+    Unavailability,
+    User,
+)
+from dcol.permissions import pending_proposal_for
+from workflows.context import Context, needs_input
+
+# Dossiers whose cofinancing counts against the call's envelope (reserved, committed or paid).
+ENVELOPE_STATES = frozenset(
+    {
+        ApplicationState.SELECTED,
+        ApplicationState.MATCHING,
+        ApplicationState.EXPERT_PROPOSED,
+        ApplicationState.AGREEMENT,
+        ApplicationState.IN_PROGRESS,
+        ApplicationState.FINAL_REPORT,
+        ApplicationState.CLOSED,
+    }
+)
+# Missions that occupy one of the expert's slots.
+BUSY_STATES = frozenset(
+    {ApplicationState.AGREEMENT, ApplicationState.IN_PROGRESS, ApplicationState.FINAL_REPORT}
+)
+
+
+# --- deposit --------------------------------------------------------------------------------
+
+
+def call_open(ctx: Context) -> list[str]:
+    app, now = ctx.application, ctx.now
+    if app.state is ApplicationState.CHANGES_REQUESTED and app.response_deadline is not None:
+        if now >= app.response_deadline:
+            return [
+                _(
+                    "Le délai de réponse aux compléments demandés est dépassé (%(deadline)s, "
+                    "heure de Paris).",
+                    deadline=format_moment(app.response_deadline),
+                )
+            ]
+        return []
+    call = app.call
+    if not call.is_published or now < call.opens_at:
+        return [_("L'appel n'est pas encore ouvert aux dépôts.")]
+    if now >= call.closes_at:
+        return [
+            _(
+                "La date limite de dépôt est dépassée (%(deadline)s, heure de Paris).",
+                deadline=format_moment(call.closes_at),
+            )
+        ]
+    return []
+
+
+def required_fields(ctx: Context) -> list[str]:
+    return [
+        _(
+            "Champ obligatoire non renseigné : « %(field)s » (section « %(section)s »).",
+            field=_(field.label),
+            section=_(section.title),
+        )
+        for section, field in missing_fields(ctx.application)
+    ]
+
+
+def required_documents(ctx: Context) -> list[str]:
+    app = ctx.application
+    requirements = db.session.scalars(
+        sa.select(DocumentRequirement)
+        .where(
+            DocumentRequirement.call_id == app.call_id,
+            DocumentRequirement.is_required.is_(True),
+            sa.or_(
+                DocumentRequirement.track_id.is_(None),
+                DocumentRequirement.track_id == app.track_id,
+            ),
+        )
+        .order_by(DocumentRequirement.position)
+    ).all()
+    provided = set(
+        db.session.scalars(
+            sa.select(Document.requirement_id).where(
+                Document.application_id == app.id, Document.replaced_by_id.is_(None)
+            )
+        )
+    )
+    return [
+        _("Pièce obligatoire manquante : « %(label)s ».", label=requirement.label)
+        for requirement in requirements
+        if requirement.id not in provided
+    ]
+
+
+def budget_balanced(ctx: Context) -> list[str]:
+    return [_(problem) for problem in budget_problems(ctx.application)]
+
+
+def organisation_eligible(ctx: Context) -> list[str]:
+    app = ctx.application
+    call, org, track = app.call, app.organisation, app.track
+    problems = []
+    if not org.is_active:
+        problems.append(_("L'organisation n'a pas encore été validée par Cités Unies France."))
+    kinds = set(call.eligible_kinds or [])
+    if track is not None and track.eligible_kinds:
+        kinds &= set(track.eligible_kinds)
+    if kinds and org.kind.value not in kinds:
+        problems.append(
+            _("Les organisations de type « %(kind)s » ne sont pas éligibles à cet appel.",
+              kind=org.kind.label)
+        )
+    if call.members_only and not org.is_cuf_member:
+        problems.append(_("Cet appel est réservé aux adhérents de Cités Unies France."))
+    if track is not None:
+        problems.extend(_places_problems(app, track))
+    return problems
+
+
+def _places_problems(app: Application, track) -> list[str]:
+    from dcol.i18n import country_name
+
+    problems = []
+    allowed = set(track.eligible_countries or [])
+    outside = [code for code in app.countries or [] if allowed and code not in allowed]
+    if outside:
+        problems.append(
+            _(
+                "Le volet « %(track)s » ne couvre pas : %(places)s.",
+                track=track.name,
+                places=", ".join(country_name(code) for code in outside),
+            )
+        )
+    departments = set(track.eligible_departments or [])
+    if departments and "FR" in (app.countries or []):
+        wrong = [code for code in app.departments or [] if code not in departments]
+        if wrong or not app.departments:
+            problems.append(
+                _(
+                    "En France, le volet « %(track)s » ne concerne que le(s) département(s) %(codes)s.",
+                    track=track.name,
+                    codes=", ".join(sorted(departments)),
+                )
+            )
+    return problems
+
+
+# --- eligibility and review -----------------------------------------------------------------
+
+
+def parse_deadline(value) -> datetime | None:
+    """A response deadline from the payload: an ISO date (end of that day in Paris) or datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=PARIS)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if "T" in value:
+            moment = datetime.fromisoformat(value)
+            return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
+        day = datetime.fromisoformat(value).date()
+    except ValueError:
+        return None
+    return datetime.combine(day, time(23, 59, 59), tzinfo=PARIS)
+
+
+@needs_input
+def response_deadline_given(ctx: Context) -> list[str]:
+    deadline = parse_deadline(ctx.payload.get("response_deadline"))
+    if deadline is None:
+        return [_("Indiquez la date limite de réponse (AAAA-MM-JJ).")]
+    if deadline <= ctx.now:
+        return [_("La date limite de réponse doit être dans le futur.")]
+    return []
+
+
+def _active_reviews(app: Application) -> list[Review]:
+    return list(
+        db.session.scalars(
+            sa.select(Review).where(
+                Review.application_id == app.id,
+                Review.conflict_status != ConflictStatus.CONFLICT,
+            )
+        )
+    )
+
+
+def enough_reviewers(ctx: Context) -> list[str]:
+    count, needed = len(_active_reviews(ctx.application)), ctx.application.call.min_reviewers
+    if count < needed:
+        return [
+            _(
+                "Il faut au moins %(needed)s instructeur(s) sans conflit d'intérêts ; "
+                "%(count)s affecté(s).",
+                needed=needed,
+                count=count,
+            )
+        ]
+    return []
+
+
+def all_reviews_submitted(ctx: Context) -> list[str]:
+    reviews = _active_reviews(ctx.application)
+    if not reviews:
+        return [_("Aucune évaluation n'a été affectée.")]
+    pending = [r for r in reviews if r.state is not ReviewState.SUBMITTED]
+    if pending:
+        return [
+            _("%(count)s évaluation(s) n'ont pas encore été soumise(s).", count=len(pending))
+        ]
+    return []
+
+
+# --- selection and envelope -----------------------------------------------------------------
+
+
+def envelope_has_room(ctx: Context) -> list[str]:
+    """The call's envelope covers this dossier's cofinancing on top of those already engaged.
+
+    The call row is locked first, so that concurrent selections are checked one after the other.
+    """
+    app = ctx.application
+    if not ctx.preview:
+        db.session.execute(sa.select(Call.id).where(Call.id == app.call_id).with_for_update())
+    total = db.session.scalar(
+        sa.select(sa.func.sum(Envelope.amount)).where(
+            Envelope.call_id == app.call_id, Envelope.funder_id.is_(None)
+        )
+    )
+    if total is None:
+        total = db.session.scalar(
+            sa.select(sa.func.sum(Envelope.amount)).where(Envelope.call_id == app.call_id)
+        )
+    if total is None:
+        return [_("Aucune enveloppe budgétaire n'est définie pour cet appel.")]
+    if app.estimated_cofinancing is None:
+        return [_("Le cofinancement estimé du dossier n'a pas été calculé.")]
+    engaged = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Application.estimated_cofinancing), 0)).where(
+            Application.call_id == app.call_id,
+            Application.id != app.id,
+            Application.state.in_(ENVELOPE_STATES),
+        )
+    )
+    remaining = Decimal(total) - Decimal(engaged)
+    if app.estimated_cofinancing > remaining:
+        from dcol.i18n import format_money
+
+        return [
+            _(
+                "L'enveloppe de l'appel ne suffit pas : reste %(remaining)s, "
+                "cofinancement du dossier %(amount)s.",
+                remaining=format_money(remaining),
+                amount=format_money(app.estimated_cofinancing),
+            )
+        ]
+    return []
+
+
+# --- experts --------------------------------------------------------------------------------
+
+
+@needs_input
+def expert_available(ctx: Context) -> list[str]:
+    app, payload = ctx.application, ctx.payload
+    try:
+        expert = db.session.get(Expert, int(payload.get("expert_id")))
+    except (TypeError, ValueError):
+        expert = None
+    if expert is None:
+        return [_("Choisissez un expert du vivier.")]
+    problems = []
+    if not expert.is_active:
+        problems.append(_("L'expert « %(name)s » n'est plus actif.", name=expert.name))
+    conflict = db.session.get(ExpertConflict, (expert.id, app.organisation_id))
+    if conflict is not None:
+        problems.append(
+            _("L'expert « %(name)s » a déclaré un lien avec cette collectivité.", name=expert.name)
+        )
+    declined = db.session.scalar(
+        sa.select(MissionProposal.id).where(
+            MissionProposal.application_id == app.id,
+            MissionProposal.expert_id == expert.id,
+            MissionProposal.status == ProposalStatus.DECLINED,
+        )
+    )
+    if declined:
+        problems.append(_("L'expert « %(name)s » a déjà décliné ce dossier.", name=expert.name))
+    busy = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Mission)
+        .join(Application, Mission.application_id == Application.id)
+        .where(Mission.expert_id == expert.id, Application.state.in_(BUSY_STATES))
+    )
+    if busy >= expert.capacity:
+        problems.append(
+            _("L'expert « %(name)s » n'a plus de disponibilité (%(busy)s mission(s) en cours).",
+              name=expert.name, busy=busy)
+        )
+    start, end = payload.get("indicative_start"), payload.get("indicative_end")
+    if start and end:
+        overlapping = db.session.scalar(
+            sa.select(Unavailability.id).where(
+                Unavailability.expert_id == expert.id,
+                Unavailability.starts_on <= end,
+                Unavailability.ends_on >= start,
+            )
+        )
+        if overlapping:
+            problems.append(
+                _("L'expert « %(name)s » est indisponible sur la période prévue.", name=expert.name)
+            )
+    return problems
+
+
+def is_proposed_expert(actor: User, app: Application) -> bool:
+    return pending_proposal_for(actor, app) is not None
+
+
+@needs_input
+def no_conflict_declared(ctx: Context) -> list[str]:
+    if ctx.payload.get("no_conflict") is not True:
+        return [_("Déclarez l'absence de conflit d'intérêts avec la collectivité pour accepter.")]
+    return []
+
+
+# --- agreement and follow-up ----------------------------------------------------------------
+
+
+def latest_agreement(app: Application) -> Agreement | None:
+    return db.session.scalar(
+        sa.select(Agreement)
+        .where(Agreement.application_id == app.id, Agreement.state != AgreementState.SUPERSEDED)
+        .order_by(Agreement.version.desc())
+        .limit(1)
+    )
+
+
+def cofinancing_locked(ctx: Context) -> list[str]:
+    locked = db.session.scalar(
+        sa.select(CofinancingSnapshot.id).where(
+            CofinancingSnapshot.application_id == ctx.application.id,
+            CofinancingSnapshot.kind == SnapshotKind.AGREEMENT,
+            CofinancingSnapshot.is_locked.is_(True),
+        )
+    )
+    return [] if locked else [_("Le cofinancement de la convention n'a pas été calculé et figé.")]
+
+
+def agreement_signed(ctx: Context) -> list[str]:
+    app = ctx.application
+    agreement = latest_agreement(app)
+    if agreement is None or agreement.document_sha256 is None:
+        return [_("La convention n'a pas été générée.")]
+    parties = {Party.CUF, Party.APPLICANT}
+    if app.call.kind is CallKind.DCOL:
+        parties.add(Party.EXPERT)
+    signed = {
+        signature.party
+        for signature in agreement.signatures
+        if signature.document_sha256 == agreement.document_sha256
+    }
+    missing = sorted(parties - signed, key=lambda party: party.value)
+    if missing:
+        return [
+            _("Signature manquante : %(parties)s.",
+              parties=", ".join(str(party.label) for party in missing))
+        ]
+    return []
+
+
+def mission_of(app: Application) -> Mission | None:
+    return db.session.scalar(sa.select(Mission).where(Mission.application_id == app.id))
+
+
+def has_report(ctx: Context) -> list[str]:
+    mission = mission_of(ctx.application)
+    count = 0
+    if mission is not None:
+        count = db.session.scalar(
+            sa.select(sa.func.count()).where(MissionReport.mission_id == mission.id)
+        )
+    return [] if count else [_("Aucun rapport de mission ou d'avancement n'a été déposé.")]
+
+
+def final_deliverable(app: Application) -> Deliverable | None:
+    mission = mission_of(app)
+    if mission is None:
+        return None
+    return db.session.scalar(
+        sa.select(Deliverable)
+        .where(Deliverable.mission_id == mission.id, Deliverable.is_final.is_(True))
+        .order_by(Deliverable.id.desc())
+        .limit(1)
+    )
+
+
+def has_final_deliverable(ctx: Context) -> list[str]:
+    if final_deliverable(ctx.application) is None:
+        return [_("Le livrable final n'a pas été déposé.")]
+    return []
+
+
+def final_deliverable_validated(ctx: Context) -> list[str]:
+    deliverable = final_deliverable(ctx.application)
+    if deliverable is None or deliverable.state not in {
+        DeliverableState.ACCEPTED_BY_APPLICANT,
+        DeliverableState.VALIDATED,
+    }:
+        return [_("Le livrable final n'a pas été validé par la collectivité.")]
+    return []
+
+
+def final_cofinancing_computed(ctx: Context) -> list[str]:
+    computed = db.session.scalar(
+        sa.select(CofinancingSnapshot.id).where(
+            CofinancingSnapshot.application_id == ctx.application.id,
+            CofinancingSnapshot.kind == SnapshotKind.FINAL,
+        )
+    )
+    return [] if computed else [_("Le cofinancement définitif sur coûts réels n'a pas été calculé.")]
+
