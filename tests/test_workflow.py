@@ -255,7 +255,7 @@ def test_select_counts_dossiers_already_selected(app):
     assert "reste 5\u202f000,00" in problems[0]
 
 
-@pytest.mark.parametrize("problem", ["inactive", "conflict", "busy", "declined"])
+@pytest.mark.parametrize("problem", ["inactive", "conflict", "busy", "declined", "unavailable"])
 def test_propose_expert_checks_the_expert(app, problem):
     call = ws.make_call_for(CallKind.DCOL)
     cast = ws.make_cast(call)
@@ -267,7 +267,9 @@ def test_propose_expert_checks_the_expert(app, problem):
         "conflict": "a déclaré un lien avec cette collectivité",
         "busy": "n'a plus de disponibilité",
         "declined": "a déjà décliné ce dossier",
+        "unavailable": "est indisponible sur la période prévue",
     }[problem]
+    payload = {"expert_id": expert.id}
     if problem == "inactive":
         expert.is_active = False
     elif problem == "conflict":
@@ -275,12 +277,19 @@ def test_propose_expert_checks_the_expert(app, problem):
                                       declared_at=utcnow()))
     elif problem == "busy":
         expert.capacity = 0
+    elif problem == "unavailable":
+        from datetime import date
+
+        from dcol.models import Unavailability
+
+        expert.unavailabilities.append(Unavailability(starts_on=date(2027, 3, 1),
+                                                      ends_on=date(2027, 3, 31)))
+        payload.update(indicative_start="2027-03-15", indicative_end="2027-05-15")
     else:
         ws.fire_step(application, cast, "propose_expert")
         ws.fire_step(application, cast, "decline_mission")
     db.session.commit()
-    problems = refused(application, "propose_expert", cast.manager,
-                       payload={"expert_id": expert.id}).problems
+    problems = refused(application, "propose_expert", cast.manager, payload=payload).problems
     assert any(expected in p for p in problems)
 
 

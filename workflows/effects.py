@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from dcol.models import (
     Submission,
 )
 from workflows.context import Context
-from workflows.guards import parse_deadline
+from workflows.guards import parse_day, parse_deadline
 
 
 def record_submission(ctx: Context) -> None:
@@ -67,13 +66,6 @@ def set_response_deadline(ctx: Context) -> None:
     ctx.application.response_deadline = parse_deadline(ctx.payload.get("response_deadline"))
 
 
-def _day(value) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
-        return None
-
-
 def _days(value) -> Decimal | None:
     try:
         return Decimal(str(value)).quantize(Decimal("0.01")) if value not in (None, "") else None
@@ -92,8 +84,8 @@ def create_proposal(ctx: Context) -> None:
             explanation=payload.get("explanation") or {},
             override_reason=payload.get("override_reason") or "",
             indicative_days=_days(payload.get("indicative_days")),
-            indicative_start=_day(payload.get("indicative_start")),
-            indicative_end=_day(payload.get("indicative_end")),
+            indicative_start=parse_day(payload.get("indicative_start")),
+            indicative_end=parse_day(payload.get("indicative_end")),
         )
     )
 

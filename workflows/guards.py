@@ -5,7 +5,7 @@ They read the data model simply and correctly; later issues enrich the data, not
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -201,6 +201,13 @@ def parse_deadline(value) -> datetime | None:
     return datetime.combine(day, time(23, 59, 59), tzinfo=PARIS)
 
 
+def parse_day(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
 @needs_input
 def response_deadline_given(ctx: Context) -> list[str]:
     deadline = parse_deadline(ctx.payload.get("response_deadline"))
@@ -334,8 +341,14 @@ def expert_available(ctx: Context) -> list[str]:
             _("L'expert « %(name)s » n'a plus de disponibilité (%(busy)s mission(s) en cours).",
               name=expert.name, busy=busy)
         )
-    start, end = payload.get("indicative_start"), payload.get("indicative_end")
-    if start and end:
+    start, end = parse_day(payload.get("indicative_start")), parse_day(payload.get("indicative_end"))
+    if (payload.get("indicative_start") and start is None) or (
+        payload.get("indicative_end") and end is None
+    ):
+        problems.append(_("Dates indicatives invalides : format attendu AAAA-MM-JJ."))
+    elif start and end and end < start:
+        problems.append(_("La fin indicative précède le début."))
+    elif start and end:
         overlapping = db.session.scalar(
             sa.select(Unavailability.id).where(
                 Unavailability.expert_id == expert.id,
