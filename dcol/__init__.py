@@ -27,6 +27,12 @@ def create_app(config: dict | None = None) -> Flask:
     from dcol.config import load_config
 
     load_config(app, config)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy: real client address (login throttling) and scheme (links).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     # Identifiers in URLs fit the database's integers: anything larger is simply not found.
     app.url_map.converters["int"] = DatabaseId
 

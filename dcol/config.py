@@ -26,6 +26,7 @@ _ENV_SETTINGS = {
     "RATELIMIT_STORAGE_URI": str,
     "SERVER_NAME": str,
     "BASE_URL": str,
+    "TRUSTED_PROXIES": int,
     "PREFERRED_URL_SCHEME": str,
     "SESSION_COOKIE_SECURE": lambda v: v.lower() in {"1", "true", "yes", "on"},
 }
@@ -64,6 +65,8 @@ class Defaults:
     MAIL_MAX_ATTEMPTS = 8
     # Where links in mails point when they are sent outside a request (cron, CLI).
     BASE_URL = "http://127.0.0.1:5000"
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXIES = 0
 
     # Uploads
     MAX_UPLOAD_MB = 10

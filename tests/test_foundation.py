@@ -234,3 +234,18 @@ def test_cli_refuses_duplicates_and_short_passwords(app):
     result = runner.invoke(args=["users", "set-password", "sophie@cuf.fr", "--password", "court"])
     assert result.exit_code != 0
     assert "au moins 12 caractères" in result.output
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_used(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://",
+                      "TRUSTED_PROXIES": 1, "SECRET_KEY": "x"})
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        return f"{request.remote_addr} {request.scheme}"
+
+    response = app.test_client().get(
+        "/whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+    assert response.get_data(as_text=True) == "203.0.113.9 https"
