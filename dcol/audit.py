@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -22,7 +22,7 @@ def _canonical(entry: AuditEvent) -> bytes:
         "application_id": entry.application_id,
         "sequence": entry.sequence,
         "actor_id": entry.actor_id,
-        "occurred_at": entry.occurred_at.isoformat(timespec="microseconds"),
+        "occurred_at": entry.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "event": entry.event,
         "from_state": entry.from_state,
         "to_state": entry.to_state,

@@ -149,3 +149,18 @@ def test_diagram_draws_every_transition(app):
     for event in EVENTS:
         for source in event.sources:
             assert f"{source.value} --> {event.target.value}: {event.name}" in drawing
+
+
+def test_shortest_paths_lead_to_every_reachable_state(app):
+    from workflows.paths import shortest_path
+
+    for kind in CallKind:
+        for state in S:
+            if kind is CallKind.AAP and state in {S.MATCHING, S.EXPERT_PROPOSED}:
+                continue
+            path = shortest_path(kind, state)
+            current = S.DRAFT
+            for event in path:
+                assert current in event.sources and kind in event.variants
+                current = event.target
+            assert current is state

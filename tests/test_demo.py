@@ -21,6 +21,7 @@ from dcol.models import (
     Call,
     CallKind,
     MembershipStatus,
+    Mission,
     MissionProposal,
     Organisation,
     ProposalStatus,
@@ -187,6 +188,10 @@ def test_dossier_numbers_and_cofinancing_follow_the_call_rules(app):
                     Decimal("0.01"), rounding=ROUND_HALF_UP
                 )
                 assert dossier.estimated_cofinancing == expected, dossier.reference
+            mission = db.session.scalar(sa.select(Mission).filter_by(application_id=dossier.id))
+            if mission is not None and mission.expert_id is not None:
+                days_cost = mission.contracted_days * mission.daily_rate + mission.travel_costs
+                assert dossier.estimated_cost == days_cost, dossier.reference
             if call.kind is CallKind.AAP:
                 assert dossier.estimated_cofinancing <= Decimal("15000.00")
                 assert dossier.estimated_cofinancing == dossier.requested_amount
@@ -200,3 +205,30 @@ def test_demo_expert_has_a_pending_proposal(app):
     )
     assert proposal.status is ProposalStatus.PENDING
     assert proposal.application.state is ApplicationState.EXPERT_PROPOSED
+
+
+def test_reseeding_restores_reference_data_but_keeps_what_happened_to_dossiers(app):
+    seed()
+    dossier = db.session.scalar(sa.select(Application).filter_by(reference="DCOL13-0008"))
+    dossier.state = ApplicationState.ELIGIBLE  # as the workflow would, during a demonstration
+    camille = db.session.scalar(sa.select(User).filter_by(email="collectivite@demo.dcol.fr"))
+    camille.full_name = "Camille Renommée"
+    db.session.commit()
+
+    seed()
+
+    dossier = db.session.scalar(sa.select(Application).filter_by(reference="DCOL13-0008"))
+    assert dossier.state is ApplicationState.ELIGIBLE
+    camille = db.session.scalar(sa.select(User).filter_by(email="collectivite@demo.dcol.fr"))
+    assert camille.full_name == "Camille Martin"
+
+
+def test_demo_dossiers_have_an_intact_audit_trail_leading_to_their_state(app):
+    from dcol.audit import verify_all
+    from dcol.demo import seed_demo
+
+    seed_demo()
+    db.session.commit()
+    count, problems = verify_all()
+    assert problems == []
+    assert count > 19  # every dossier at least has its creation
