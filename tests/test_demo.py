@@ -83,12 +83,12 @@ EXPECTED_ON_HOME = {
     "reviewer": ["DCOL13-0005", "Évaluation à rédiger", "DCOL13-0006", "absence de conflit"],
     "committee": ["Comité de sélection DCOL 13 — 2e session"],
     "manager": [
-        "1 dossier(s) déposé(s) dont la recevabilité est à vérifier",
-        "1 rapport(s) final(aux) à valider avant clôture",
-        "1 organisation(s) à valider",
+        "1 dossier déposé dont la recevabilité est à vérifier",
+        "1 rapport final à valider avant clôture",
+        "1 organisation à valider",
     ],
     "expert": ["DCOL13-0003", "Proposition de mission à examiner", "DCOL12-0002"],
-    "admin": ["1 compte(s) de collectivité à valider"],
+    "admin": ["1 compte de collectivité à valider"],
 }
 
 

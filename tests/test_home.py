@@ -67,7 +67,8 @@ def test_user_with_several_staff_roles_sees_each_queue(client, app):
     for role in ("reviewer", "committee", "manager"):
         assert f'data-role="{role}"' in page
     assert "DCOL 13e appel" in page
-    assert "1 dossier(s) déposé(s) dont la recevabilité est à vérifier" in page
+    assert "1 dossier déposé dont la recevabilité est à vérifier" in page
+    assert "/dossiers/?etat=submitted" in page
     assert "Organisations" in page
 
 

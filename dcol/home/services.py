@@ -182,33 +182,63 @@ def _manager_section(user: User) -> Section:
             .group_by(Application.state)
         ).all()
     )
+    from flask import url_for
+    from flask_babel import ngettext
+
     wording = {
-        ApplicationState.SUBMITTED: _l("dossier(s) déposé(s) dont la recevabilité est à vérifier"),
-        ApplicationState.ELIGIBLE: _l("dossier(s) recevable(s) à mettre en instruction"),
-        ApplicationState.SELECTED: _l("dossier(s) retenu(s) à engager"),
-        ApplicationState.MATCHING: _l("dossier(s) en recherche d'expert"),
-        ApplicationState.AGREEMENT: _l("convention(s) en cours de signature"),
-        ApplicationState.FINAL_REPORT: _l("rapport(s) final(aux) à valider avant clôture"),
+        ApplicationState.SUBMITTED: (
+            "%(num)d dossier déposé dont la recevabilité est à vérifier",
+            "%(num)d dossiers déposés dont la recevabilité est à vérifier",
+        ),
+        ApplicationState.ELIGIBLE: (
+            "%(num)d dossier recevable à mettre en instruction",
+            "%(num)d dossiers recevables à mettre en instruction",
+        ),
+        ApplicationState.SELECTED: (
+            "%(num)d dossier retenu à engager",
+            "%(num)d dossiers retenus à engager",
+        ),
+        ApplicationState.MATCHING: (
+            "%(num)d dossier en recherche d'expert",
+            "%(num)d dossiers en recherche d'expert",
+        ),
+        ApplicationState.AGREEMENT: (
+            "%(num)d convention en cours de signature",
+            "%(num)d conventions en cours de signature",
+        ),
+        ApplicationState.FINAL_REPORT: (
+            "%(num)d rapport final à valider avant clôture",
+            "%(num)d rapports finaux à valider avant clôture",
+        ),
     }
-    for state, text in wording.items():
+    for state, (singular, plural) in wording.items():
         if counts.get(state):
-            section.tasks.append(Task(f"{counts[state]} {text}"))
+            section.tasks.append(
+                Task(
+                    ngettext(singular, plural, counts[state]),
+                    url=url_for("applications.index", etat=state.value),
+                )
+            )
     section.tasks.extend(_pending_validations())
     return section
 
 
 def _pending_validations() -> list[Task]:
     tasks = []
+    from flask_babel import ngettext
+
     orgs = db.session.scalar(
         sa.select(sa.func.count()).where(Organisation.status == OrganisationStatus.PENDING)
     )
     if orgs:
-        tasks.append(Task(f"{orgs} {_l('organisation(s) à valider')}"))
+        tasks.append(Task(ngettext("%(num)d organisation à valider",
+                                   "%(num)d organisations à valider", orgs)))
     members = db.session.scalar(
         sa.select(sa.func.count()).where(User.membership_status == MembershipStatus.PENDING)
     )
     if members:
-        tasks.append(Task(f"{members} {_l('compte(s) de collectivité à valider')}"))
+        tasks.append(Task(ngettext("%(num)d compte de collectivité à valider",
+                                   "%(num)d comptes de collectivité à valider", members)))
     return tasks
 
 
