@@ -32,10 +32,24 @@ def instance_dir():
 
 
 @pytest.fixture(scope="session")
-def database_url(instance_dir):
-    if TEST_DATABASE_URL:
+def database_url(instance_dir, worker_id):
+    """SQLite: a file per test session. PostgreSQL: the given database, or one per xdist worker
+    (created beside it) so that parallel workers never share tables."""
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{instance_dir / 'test.sqlite3'}"
+    if worker_id == "master":
         return TEST_DATABASE_URL
-    return f"sqlite:///{instance_dir / 'test.sqlite3'}"
+    url = sa.engine.make_url(TEST_DATABASE_URL)
+    name = f"{url.database}_{worker_id}"
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not exists:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def make_config(instance_dir: Path, database_url: str, **overrides) -> dict:

@@ -164,3 +164,23 @@ def test_shortest_paths_lead_to_every_reachable_state(app):
                 assert current in event.sources and kind in event.variants
                 current = event.target
             assert current is state
+
+
+def test_only_the_engine_assigns_a_dossier_state():
+    """No code assigns a dossier's state but the engine (its one assignment)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for path in [*root.glob("dcol/**/*.py"), *root.glob("workflows/**/*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else [])
+            for target in targets:
+                if (isinstance(target, ast.Attribute) and target.attr == "state"
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id in {"application", "app", "dossier"}):
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert [offender.split(":")[0] for offender in offenders] == ["workflows/engine.py"]
