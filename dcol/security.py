@@ -101,6 +101,8 @@ def init_app(app) -> None:
         if errors:
             return render_error(error.code or 422, _("Certaines informations sont invalides."),
                                 errors=errors)
+        if error.code == 429 and error.description:  # the limiter's own (French) message
+            return render_error(429, str(error.description))
         return render_error(error.code or 500)
 
     @app.errorhandler(Exception)

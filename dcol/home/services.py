@@ -292,7 +292,7 @@ def _admin_section(user: User) -> Section:
 
     for call in open_calls:
         section.tasks.append(
-            Task(call.title, f"{_l('Ouvert jusqu’au')} {format_moment(call.closes_at)}")
+            Task(call.title, str(_l("Ouvert jusqu'au %(date)s", date=format_moment(call.closes_at))))
         )
     section.tasks.extend(_pending_validations())
     return section
