@@ -179,9 +179,17 @@ def seed_audit_trail(refs: Refs, application: Application, spec: dict) -> None:
         elif event.name == "withdraw":
             comment = "Retrait à la demande de la collectivité."
         record(application_id=application.id, actor=_trail_actor(refs, event.name, spec, author),
-               event=event.name, occurred_at=moment + step * index, from_state=state.value,
-               to_state=event.target.value, comment=comment)
+               event=event.name, occurred_at=_office_hours(moment + step * index, index),
+               from_state=state.value, to_state=event.target.value, comment=comment)
         state = event.target
+
+
+def _office_hours(moment, index: int):
+    """The same day, at a plausible office time in Paris (the first step keeps its own time)."""
+    if index == 0:
+        return moment
+    local = moment.astimezone(d.PARIS)
+    return local.replace(hour=9 + index % 8, minute=(index * 17) % 60, second=0, microsecond=0)
 
 
 def _trail_actor(refs: Refs, event_name: str, spec: dict, author: str) -> User:
