@@ -36,7 +36,7 @@ migrate: install
 # After changing user-visible text: refresh the catalogs, then translate dcol/translations/en.
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output -o /tmp/dcol-messages.pot .
-	$(BIN)/pybabel update -i /tmp/dcol-messages.pot -d dcol/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i /tmp/dcol-messages.pot -d dcol/translations --no-fuzzy-matching --ignore-obsolete
 
 lint: install
 	$(BIN)/ruff check .
