@@ -59,11 +59,15 @@ def create_app(config: dict | None = None) -> Flask:
 
     from dcol.accounts.views import bp as accounts_bp
     from dcol.applications.views import bp as applications_bp
+    from dcol.calls.views import bp as calls_bp
+    from dcol.documents.views import bp as documents_bp
     from dcol.home.views import bp as home_bp
+    from dcol.messages.views import bp as messages_bp
+    from dcol.organisations.views import bp as organisations_bp
 
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(home_bp)
-    app.register_blueprint(applications_bp)
+    for blueprint in (accounts_bp, home_bp, applications_bp, calls_bp, documents_bp,
+                      messages_bp, organisations_bp):
+        app.register_blueprint(blueprint)
 
     from dcol import api
 

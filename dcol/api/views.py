@@ -30,7 +30,7 @@ from dcol.applications.services import (
     update_application,
     visible_applications_query,
 )
-from dcol.documents import send_document
+from dcol.documents.storage import send_document
 from dcol.extensions import db
 from dcol.models import Application, Call, Document, Track
 from dcol.permissions import Action, can
