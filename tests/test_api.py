@@ -161,7 +161,7 @@ def test_applicant_of_another_organisation_sees_nothing(client, world):
 
 
 def test_documents_are_listed_and_downloaded_by_who_may_see_them(client, world, app):
-    from dcol.documents import write_file
+    from dcol.documents.storage import write_file
 
     call, cast = world
     application = ws.complete_dossier(call, cast)
@@ -248,5 +248,6 @@ def test_whole_journey_through_the_api(client, app, smtp_server, kind):
     if kind is CallKind.DCOL:
         assert (cast.expert_user.email, f"[DCOL] Proposition de mission {reference}") in received
         assert (cast.expert_user.email, f"[DCOL] Mission {reference} clôturée") in received
-    body = next(m for m in smtp_server.messages if "déposé" in m["Subject"]).get_content()
+    submitted = next(m for m in smtp_server.messages if "déposé" in m["Subject"])
+    body = submitted.get_body(preferencelist=("plain",)).get_content()  # the receipt is attached
     assert f"http://dcol.test/dossiers/{application.id}" in body
