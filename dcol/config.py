@@ -76,6 +76,8 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "5 per minute;20 per hour"
+    # Registration form submissions (valid or not) per client address.
+    REGISTRATION_RATE_LIMIT = "10 per minute;40 per hour"
 
     PASSWORD_RESET_MAX_AGE = 3600  # seconds
     # Argon2id parameters (argon2-cffi's defaults: RFC 9106 low-memory profile).

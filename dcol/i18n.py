@@ -10,6 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pycountry
+from babel.lists import format_list
+from babel.units import format_unit
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
@@ -47,6 +49,7 @@ def init_app(app) -> None:
         money=format_money,
         date_fr=format_day,
         datetime_fr=format_moment,
+        time_left=format_time_left,
         country_name=country_name,
         language_name=language_name,
         theme_label=theme_label,
@@ -96,6 +99,30 @@ def format_moment(value: datetime | None) -> str:
     if value is None:
         return "—"
     return format_datetime(value, MOMENT_FORMATS.get(_language(), MOMENT_FORMATS["fr"]))
+
+
+def format_time_left(moment: datetime, now: datetime | None = None) -> str:
+    """Time left before a deadline, precise enough to act on: ``12 jours``, ``1 jour et
+    6 heures``, ``5 heures``, ``40 minutes`` (rounded down: never more than what is left)."""
+    from dcol.models import utcnow
+
+    seconds = max(0, int((moment - (now or utcnow())).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    language = _language()
+    if days >= 2:
+        parts = [(days, "duration-day")]
+    elif days == 1:
+        parts = [(1, "duration-day")] + ([(hours, "duration-hour")] if hours else [])
+    elif hours:
+        parts = [(hours, "duration-hour")]
+    else:
+        parts = [(max(minutes, 1), "duration-minute")]
+    return format_list(
+        [format_unit(value, unit, length="long", locale=language) for value, unit in parts],
+        locale=language,
+    )
 
 
 @lru_cache(maxsize=8)
@@ -159,3 +186,14 @@ def compile_catalogs(directory: Path) -> None:
             catalog = read_po(po_file)
         with mo_path.open("wb") as mo_file:
             write_mo(mo_file, catalog)
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Every country as (ISO code, name in the user's language), sorted by name."""
+    import unicodedata
+
+    def fold(text: str) -> str:
+        return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+    choices = [(country.alpha_2, country_name(country.alpha_2)) for country in pycountry.countries]
+    return sorted(choices, key=lambda choice: fold(choice[1]))

@@ -36,11 +36,14 @@ def queue_mail(
     application_id: int | None = None,
     dedupe_key: str | None = None,
     locale: str = "fr",
+    attachments: list[dict] | None = None,
     **context,
 ) -> OutgoingMail | None:
     """Render ``templates/mail/<template>.txt`` (first line: the subject) into the outbox.
 
-    Returns None when a mail with the same ``dedupe_key`` was already queued.
+    ``attachments`` are stored files, ``{"filename", "stored_name", "content_type"}`` each,
+    read from the upload folder when the mail is sent. Returns None when a mail with the same
+    ``dedupe_key`` was already queued.
     """
     if dedupe_key is not None and db.session.scalar(
         sa.select(OutgoingMail.id).where(OutgoingMail.dedupe_key == dedupe_key)
@@ -57,6 +60,14 @@ def queue_mail(
         application_id=application_id,
         template=template,
         dedupe_key=dedupe_key,
+        attachments=[
+            {
+                "filename": item["filename"],
+                "stored_name": item["stored_name"],
+                "content_type": item.get("content_type") or "application/octet-stream",
+            }
+            for item in attachments or []
+        ],
         created_at=now,
         next_attempt_at=now,
     )
@@ -104,7 +115,30 @@ def _build_message(mail: OutgoingMail) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Message-ID"] = make_msgid(domain="dcol.cites-unies-france.org")
     message.set_content(mail.body_text)
+    for attachment in mail.attachments or []:
+        _attach(message, mail, attachment)
     return message
+
+
+def _attach(message: EmailMessage, mail: OutgoingMail, attachment: dict) -> None:
+    from dcol.documents.storage import stored_path
+
+    try:
+        content = stored_path(attachment["stored_name"]).read_bytes()
+    except (OSError, ValueError, KeyError):
+        # A file that is gone will not come back: send the mail without it (the link in the
+        # mail still leads to the dossier) rather than retry in vain.
+        current_app.logger.error("Mail #%s: attachment %r missing", mail.id, attachment)
+        return
+    maintype, _, subtype = (attachment.get("content_type") or "").partition("/")
+    if not maintype or not subtype:
+        maintype, subtype = "application", "octet-stream"
+    message.add_attachment(
+        content,
+        maintype=maintype,
+        subtype=subtype,
+        filename=attachment.get("filename") or "piece-jointe",
+    )
 
 
 def _send(mail: OutgoingMail) -> None:

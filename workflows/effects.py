@@ -6,8 +6,10 @@ from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
+from dcol.documents.receipts import issue_receipt
 from dcol.extensions import db
 from dcol.models import (
+    DocumentKind,
     Expert,
     Mission,
     MissionProposal,
@@ -17,23 +19,27 @@ from dcol.models import (
 from workflows.context import Context
 from workflows.guards import parse_day, parse_deadline
 
+DEPOSITED_KINDS = frozenset({DocumentKind.APPLICATION, DocumentKind.ATTACHMENT})
+
 
 def record_submission(ctx: Context) -> None:
-    """Date the deposit and keep what was deposited, to compare it with the next deposit."""
+    """Date the deposit, keep what was deposited (to compare it with the next deposit) and
+    issue its receipt, in the same transaction."""
     app = ctx.application
     app.submitted_at = ctx.now
     if app.first_submitted_at is None:
         app.first_submitted_at = ctx.now
     app.response_deadline = None
     number = len(app.submissions) + 1
-    app.submissions.append(
-        Submission(
-            number=number,
-            submitted_at=ctx.now,
-            submitted_by_id=ctx.actor.id if ctx.actor else None,
-            content=submission_content(app),
-        )
+    submission = Submission(
+        number=number,
+        submitted_at=ctx.now,
+        submitted_by_id=ctx.actor.id if ctx.actor else None,
+        content=submission_content(app),
     )
+    app.submissions.append(submission)
+    db.session.flush()
+    issue_receipt(app, submission)
 
 
 def submission_content(app) -> dict:
@@ -57,7 +63,8 @@ def submission_content(app) -> dict:
             {"id": doc.id, "name": doc.original_name, "sha256": doc.sha256,
              "requirement": doc.requirement.code if doc.requirement else None}
             for doc in app.documents
-            if doc.replaced_by_id is None
+            # What the applicant deposited: not receipts, nor message attachments.
+            if doc.replaced_by_id is None and doc.kind in DEPOSITED_KINDS
         ],
     }
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from dcol.applications.sections import budget_problems, missing_fields
+from dcol.calls.eligibility import eligibility_problems
 from dcol.extensions import db
 from dcol.i18n import PARIS, format_moment
 from dcol.models import (
@@ -135,51 +136,8 @@ def budget_balanced(ctx: Context) -> list[str]:
 
 def organisation_eligible(ctx: Context) -> list[str]:
     app = ctx.application
-    call, org, track = app.call, app.organisation, app.track
-    problems = []
-    if not org.is_active:
-        problems.append(_("L'organisation n'a pas encore été validée par Cités Unies France."))
-    kinds = set(call.eligible_kinds or [])
-    if track is not None and track.eligible_kinds:
-        kinds &= set(track.eligible_kinds)
-    if kinds and org.kind.value not in kinds:
-        problems.append(
-            _("Les organisations de type « %(kind)s » ne sont pas éligibles à cet appel.",
-              kind=org.kind.label)
-        )
-    if call.members_only and not org.is_cuf_member:
-        problems.append(_("Cet appel est réservé aux adhérents de Cités Unies France."))
-    if track is not None:
-        problems.extend(_places_problems(app, track))
-    return problems
-
-
-def _places_problems(app: Application, track) -> list[str]:
-    from dcol.i18n import country_name
-
-    problems = []
-    allowed = set(track.eligible_countries or [])
-    outside = [code for code in app.countries or [] if allowed and code not in allowed]
-    if outside:
-        problems.append(
-            _(
-                "Le volet « %(track)s » ne couvre pas : %(places)s.",
-                track=track.name,
-                places=", ".join(country_name(code) for code in outside),
-            )
-        )
-    departments = set(track.eligible_departments or [])
-    if departments and "FR" in (app.countries or []):
-        wrong = [code for code in app.departments or [] if code not in departments]
-        if wrong or not app.departments:
-            problems.append(
-                _(
-                    "En France, le volet « %(track)s » ne concerne que le(s) département(s) %(codes)s.",
-                    track=track.name,
-                    codes=", ".join(sorted(departments)),
-                )
-            )
-    return problems
+    return eligibility_problems(app.call, app.organisation, app.track, app.countries or [],
+                                app.departments or [])
 
 
 # --- eligibility and review -----------------------------------------------------------------

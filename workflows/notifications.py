@@ -6,12 +6,16 @@ Each audience is a function from the context to the users who receive the mail; 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
+from dcol.documents.services import receipt_of
 from dcol.extensions import db
 from dcol.i18n import format_moment
 from dcol.mail import external_url, queue_mail
 from dcol.models import (
+    Application,
     CallKind,
     ConflictStatus,
     MembershipStatus,
@@ -27,11 +31,12 @@ from workflows.context import Context
 from workflows.guards import mission_of
 
 
-def to_organisation(ctx: Context) -> list[User]:
+def organisation_members(application: Application) -> list[User]:
+    """The active, enabled members of the dossier's organisation."""
     return list(
         db.session.scalars(
             sa.select(User).where(
-                User.organisation_id == ctx.application.organisation_id,
+                User.organisation_id == application.organisation_id,
                 User.membership_status == MembershipStatus.ACTIVE,
                 User.is_enabled.is_(True),
             )
@@ -39,7 +44,8 @@ def to_organisation(ctx: Context) -> list[User]:
     )
 
 
-def to_managers(ctx: Context) -> list[User]:
+def manager_users() -> list[User]:
+    """Every enabled manager (chargé de mission)."""
     return list(
         db.session.scalars(
             sa.select(User)
@@ -47,6 +53,20 @@ def to_managers(ctx: Context) -> list[User]:
             .where(UserRole.role == Role.MANAGER, User.is_enabled.is_(True))
         )
     )
+
+
+def mission_expert_users(application: Application) -> list[User]:
+    """The enabled users of the expert of the dossier's mission (none before assignment)."""
+    mission = mission_of(application)
+    return _expert_users(mission.expert_id if mission else None)
+
+
+def to_organisation(ctx: Context) -> list[User]:
+    return organisation_members(ctx.application)
+
+
+def to_managers(ctx: Context) -> list[User]:
+    return manager_users()
 
 
 def to_reviewers(ctx: Context) -> list[User]:
@@ -84,8 +104,7 @@ def to_proposed_expert(ctx: Context) -> list[User]:
 
 
 def to_mission_expert(ctx: Context) -> list[User]:
-    mission = mission_of(ctx.application)
-    return _expert_users(mission.expert_id if mission else None)
+    return mission_expert_users(ctx.application)
 
 
 def to_reporters(ctx: Context) -> list[User]:
@@ -207,9 +226,32 @@ MESSAGES: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
+def receipt_attachments(ctx: Context) -> list[dict]:
+    """The receipt of the deposit just recorded (see ``effects.record_submission``)."""
+    submissions = ctx.application.submissions
+    receipt = receipt_of(submissions[-1]) if submissions else None
+    if receipt is None:
+        return []
+    return [
+        {
+            "filename": receipt.original_name,
+            "stored_name": receipt.stored_name,
+            "content_type": receipt.content_type,
+        }
+    ]
+
+
+# Files attached to every mail of an event, by event name.
+EVENT_ATTACHMENTS: dict[str, Callable[[Context], list[dict]]] = {
+    "submit": receipt_attachments,
+}
+
+
 def queue_for(ctx: Context) -> int:
     """Queue the event's mails in the current transaction; return how many."""
     app, count = ctx.application, 0
+    attach = EVENT_ATTACHMENTS.get(ctx.event.name)
+    attachments = attach(ctx) if attach is not None and ctx.event.notify else []
     params = {
         "reference": app.reference,
         "title": app.title or app.reference,
@@ -236,6 +278,7 @@ def queue_for(ctx: Context) -> int:
                 comment=ctx.comment,
                 application=app,
                 link=link,
+                attachments=attachments,
             )
             count += 1
     return count

@@ -1,4 +1,4 @@
-"""Login, logout, password reset and API tokens."""
+"""Login, logout, registration, password reset and API tokens."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from dcol.accounts import services
+from dcol.accounts import registration, services
 from dcol.extensions import db, limiter
-from forms.accounts import ApiTokenForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
+from dcol.i18n import select_locale
+from forms.accounts import (
+    ApiTokenForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegistrationForm,
+    ResetPasswordForm,
+)
 
 bp = Blueprint("accounts", __name__)
 
@@ -46,6 +53,51 @@ def login():
             flash(_("Bienvenue, %(name)s.", name=user.full_name), "success")
             return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form), 200 if not form.errors else 422
+
+
+def _registration_limit() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT"]
+
+
+@bp.route("/inscription", methods=["GET", "POST"])
+@limiter.limit(
+    _registration_limit,
+    methods=["POST"],
+    error_message="Trop de demandes d'inscription. Patientez quelques minutes avant de réessayer.",
+)
+def register():
+    """An officer registers for their organisation (SIREN); CUF staff validate afterwards."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = registration.register_officer(
+                siren=form.siren.data,
+                full_name=form.full_name.data,
+                job_title=form.job_title.data,
+                email=form.email.data,
+                password=form.password.data,
+                new_organisation=form.new_organisation(),
+                locale=select_locale(),
+            )
+        except registration.RegistrationError as error:
+            db.session.rollback()
+            target = getattr(form, error.field or "", None) or form.siren
+            target.errors = [*target.errors, error.message]
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(
+                _(
+                    "Votre demande d'inscription est enregistrée. Cités Unies France va la "
+                    "vérifier ; vous recevrez un e-mail dès que votre compte sera validé."
+                ),
+                "success",
+            )
+            return redirect(url_for("home.index"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/register.html", form=form), status
 
 
 @bp.post("/deconnexion")

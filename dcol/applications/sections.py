@@ -1,7 +1,7 @@
 """What a dossier asks for, per kind of call: its sections and fields, and which are required.
 
-The forms (issue: collectivités' space), the completeness indicator and the ``submit`` guard all
-read these definitions, so that they never disagree on what is missing.
+The forms, the completeness indicator and the ``submit`` guard all read these definitions, so that
+they never disagree on what is missing.
 """
 
 from __future__ import annotations
@@ -15,13 +15,26 @@ from dcol.models.base import N_
 COLUMN_FIELDS = frozenset(
     {"title", "summary", "track", "countries", "departments", "estimated_cost", "requested_amount"}
 )
+# Field kinds, which the forms turn into inputs.
+TEXT, LONG_TEXT, EMAIL, PHONE, DATE, MONEY, CHOICE, TRACK, COUNTRIES, DEPARTMENTS = (
+    "text", "long_text", "email", "phone", "date", "money", "choice", "track", "countries",
+    "departments",
+)
+
+COMMITMENT_CHOICES = (
+    ("deliberation", N_("Délibération de l'assemblée")),
+    ("letter", N_("Lettre de l'exécutif (maire, président)")),
+)
 
 
 @dataclass(frozen=True)
 class Field:
     key: str
     label: str
+    kind: str = LONG_TEXT
     required: bool = True
+    hint: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
 
     def value(self, application: Application, section: str):
         if self.key == "track":
@@ -36,16 +49,17 @@ class Section:
     key: str
     title: str
     fields: tuple[Field, ...]
+    has_budget: bool = False  # the call-for-projects budget table
 
 
 CONTACT = Section(
     "contact",
     N_("Personne à contacter"),
     (
-        Field("contact_name", N_("Nom et prénom")),
-        Field("contact_role", N_("Fonction")),
-        Field("contact_email", N_("Adresse e-mail")),
-        Field("contact_phone", N_("Téléphone"), required=False),
+        Field("contact_name", N_("Nom et prénom"), TEXT),
+        Field("contact_role", N_("Fonction"), TEXT),
+        Field("contact_email", N_("Adresse e-mail"), EMAIL),
+        Field("contact_phone", N_("Téléphone"), PHONE, required=False),
     ),
 )
 
@@ -55,18 +69,21 @@ SECTIONS: dict[CallKind, tuple[Section, ...]] = {
             "general",
             N_("Présentation"),
             (
-                Field("title", N_("Intitulé de la demande d'appui")),
-                Field("track", N_("Dimension de l'appui")),
-                Field("summary", N_("Résumé")),
+                Field("title", N_("Intitulé de la demande d'appui"), TEXT),
+                Field("track", N_("Dimension de l'appui"), TRACK),
+                Field("summary", N_("Résumé"), hint=N_("En quelques lignes : la collectivité, "
+                                                       "son projet, l'appui attendu.")),
             ),
         ),
         Section(
             "context",
             N_("Contexte et historique de l'action internationale"),
             (
-                Field("history", N_("Contexte et historique de l'action internationale")),
+                Field("history", N_("Contexte et historique de l'action internationale"),
+                      hint=N_("Depuis quand, avec qui, sur quels sujets votre collectivité "
+                              "agit-elle à l'international ?")),
                 Field("partner_territories", N_("Territoires partenaires")),
-                Field("countries", N_("Pays concernés")),
+                Field("countries", N_("Pays concernés"), COUNTRIES),
                 Field("existing_partnerships", N_("Partenariats existants"), required=False),
             ),
         ),
@@ -76,17 +93,22 @@ SECTIONS: dict[CallKind, tuple[Section, ...]] = {
             (
                 Field("needs", N_("Besoins identifiés")),
                 Field("support_expected", N_("Appui attendu de l'expert")),
-                Field("deliverables_expected", N_("Livrables attendus")),
-                Field("timetable", N_("Calendrier souhaité")),
-                Field("estimated_cost", N_("Coût estimé de l'expertise (si connu)"), required=False),
+                Field("deliverables_expected", N_("Livrables attendus"),
+                      hint=N_("Par exemple : diagnostic, stratégie rédigée, plan d'action, "
+                              "note de projet.")),
+                Field("timetable", N_("Calendrier souhaité"), TEXT),
+                Field("estimated_cost", N_("Coût estimé de l'expertise (si connu), en euros HT"),
+                      MONEY, required=False),
             ),
         ),
         Section(
             "commitment",
             N_("Engagement politique"),
             (
-                Field("commitment_kind", N_("Forme de l'engagement (délibération ou lettre de l'exécutif)")),
-                Field("commitment_date", N_("Date de la délibération ou de la lettre"), required=False),
+                Field("commitment_kind", N_("Forme de l'engagement"), CHOICE,
+                      choices=COMMITMENT_CHOICES),
+                Field("commitment_date", N_("Date de la délibération ou de la lettre"), DATE,
+                      required=False),
             ),
         ),
         CONTACT,
@@ -96,8 +118,8 @@ SECTIONS: dict[CallKind, tuple[Section, ...]] = {
             "general",
             N_("Présentation du projet"),
             (
-                Field("title", N_("Titre du projet")),
-                Field("track", N_("Volet")),
+                Field("title", N_("Titre du projet"), TEXT),
+                Field("track", N_("Volet"), TRACK),
                 Field("summary", N_("Résumé")),
             ),
         ),
@@ -105,8 +127,9 @@ SECTIONS: dict[CallKind, tuple[Section, ...]] = {
             "project",
             N_("Le projet"),
             (
-                Field("countries", N_("Lieux de l'action (pays)")),
-                Field("departments", N_("Départements concernés en France"), required=False),
+                Field("countries", N_("Lieux de l'action (pays)"), COUNTRIES),
+                Field("departments", N_("Départements concernés en France"), DEPARTMENTS,
+                      required=False, hint=N_("Numéros de département, par exemple 38.")),
                 Field("partners", N_("Partenaires")),
                 Field("objectives", N_("Objectifs")),
                 Field("activities", N_("Activités prévues")),
@@ -115,41 +138,78 @@ SECTIONS: dict[CallKind, tuple[Section, ...]] = {
         Section(
             "budget",
             N_("Budget prévisionnel"),
-            (Field("requested_amount", N_("Montant de subvention demandé")),),
+            (Field("requested_amount", N_("Montant de subvention demandé, en euros"), MONEY),),
+            has_budget=True,
         ),
         CONTACT,
     ),
 }
 
 
+def sections_for(application: Application) -> tuple[Section, ...]:
+    return SECTIONS[application.call.kind]
+
+
+def section_by_key(application: Application, key: str) -> Section | None:
+    return next((s for s in sections_for(application) if s.key == key), None)
+
+
 def _is_blank(value) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and len(value) == 0) or (
-        isinstance(value, str) and not value.strip()
-    )
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list | dict) and len(value) == 0
 
 
 def missing_fields(application: Application) -> list[tuple[Section, Field]]:
     """Required fields left empty, in the order of the form."""
     return [
         (section, field)
-        for section in SECTIONS[application.call.kind]
+        for section in sections_for(application)
         for field in section.fields
         if field.required and _is_blank(field.value(application, section.key))
     ]
 
 
+def completeness(application: Application) -> list[tuple[Section, int, int]]:
+    """For each section: how many required fields are filled, out of how many."""
+    missing = {(s.key, f.key) for s, f in missing_fields(application)}
+    result = []
+    for section in sections_for(application):
+        required = [f for f in section.fields if f.required]
+        filled = sum((section.key, f.key) not in missing for f in required)
+        if section.has_budget:
+            required.append(None)
+            filled += not budget_problems(application)
+        result.append((section, filled, len(required)))
+    return result
+
+
+def budget_totals(application: Application) -> dict:
+    expenses = sum((line.amount for line in application.budget_lines
+                    if line.kind is BudgetLineKind.EXPENSE), 0)
+    eligible = sum((line.amount for line in application.budget_lines
+                    if line.kind is BudgetLineKind.EXPENSE and line.is_eligible), 0)
+    incomes = sum((line.amount for line in application.budget_lines
+                   if line.kind is BudgetLineKind.INCOME), 0)
+    return {"expenses": expenses, "eligible": eligible, "incomes": incomes,
+            "balance": incomes - expenses}
+
+
 def budget_problems(application: Application) -> list[str]:
-    """For a call for projects: at least one expense, and a balanced budget (French messages)."""
+    """For a call for projects: at least one expense, a balanced budget, and the amount
+    requested among the incomes (French messages, to translate where shown)."""
     if application.call.kind is not CallKind.AAP:
         return []
-    expenses = sum(
-        (line.amount for line in application.budget_lines if line.kind is BudgetLineKind.EXPENSE), 0
-    )
-    incomes = sum(
-        (line.amount for line in application.budget_lines if line.kind is BudgetLineKind.INCOME), 0
-    )
-    if not expenses:
+    totals = budget_totals(application)
+    if not totals["expenses"]:
         return [N_("Le budget prévisionnel ne comporte aucune dépense.")]
-    if expenses != incomes:
-        return [N_("Le budget n'est pas équilibré : le total des recettes doit égaler celui des dépenses.")]
-    return []
+    problems = []
+    if totals["expenses"] != totals["incomes"]:
+        problems.append(
+            N_("Le budget n'est pas équilibré : le total des recettes doit égaler celui des dépenses.")
+        )
+    if application.requested_amount is not None and application.requested_amount > totals["incomes"]:
+        problems.append(N_("Le montant demandé dépasse le total des recettes prévues."))
+    return problems

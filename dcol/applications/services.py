@@ -13,6 +13,8 @@ from dcol.extensions import db
 from dcol.models import (
     Application,
     ApplicationState,
+    BudgetLine,
+    BudgetLineKind,
     Call,
     Theme,
     Track,
@@ -212,6 +214,37 @@ def update_application(application: Application, user: User, changes: dict,
     application.updated_at = utcnow()
     db.session.flush()
     return application
+
+
+def replace_budget(application: Application, user: User, lines: list[dict]) -> None:
+    """Replace the call-for-projects budget with ``lines`` (kind, label, amount, is_eligible);
+    all or nothing (flushes only)."""
+    if not can(user, Action.APP_EDIT, application):
+        raise Forbidden(_("Vous n'êtes pas autorisé à modifier ce dossier."))
+    errors: dict[str, str] = {}
+    clean = []
+    for index, line in enumerate(lines):
+        try:
+            kind = BudgetLineKind(line.get("kind"))
+        except ValueError:
+            errors[f"lines-{index}-kind"] = _("Type de ligne inconnu.")
+            continue
+        label = (line.get("label") or "").strip()
+        if not label:
+            errors[f"lines-{index}-label"] = _("Indiquez l'intitulé de cette ligne.")
+        if len(label) > 200:
+            errors[f"lines-{index}-label"] = _("Intitulé trop long (200 caractères au plus).")
+        amount = _amount(line.get("amount"), f"lines-{index}-amount", errors)
+        if amount is None and f"lines-{index}-amount" not in errors:
+            errors[f"lines-{index}-amount"] = _("Indiquez le montant de cette ligne.")
+        clean.append(BudgetLine(kind=kind, label=label, amount=amount,
+                                is_eligible=bool(line.get("is_eligible", True)),
+                                position=index + 1))
+    if errors:
+        raise ValidationFailed(errors)
+    application.budget_lines[:] = clean
+    application.updated_at = utcnow()
+    db.session.flush()
 
 
 def visible_applications_query(user: User, *, call_id: int | None = None,

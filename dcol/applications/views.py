@@ -4,17 +4,26 @@ buttons of the events the user may fire."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from dcol import audit
-from dcol.applications.services import visible_applications_query
+from dcol.applications import sections
+from dcol.applications.followup import next_step, submission_changes
+from dcol.applications.services import (
+    ValidationFailed,
+    replace_budget,
+    update_application,
+    visible_applications_query,
+)
 from dcol.extensions import db
-from dcol.models import Application, ApplicationState, Call, Expert
+from dcol.models import Application, ApplicationState, Call, Expert, Submission
 from dcol.permissions import Action, can, load_or_404
+from forms.dossier import budget_lines_from, changes_from, section_form
 from workflows import engine
+from workflows.dossier import EVENTS_BY_NAME
 
 bp = Blueprint("applications", __name__, url_prefix="/dossiers")
 
@@ -64,6 +73,9 @@ def _render_detail(application: Application, *, failed: str | None = None,
         problems=problems or [],
         values=values or {},
         can_see_audit_actors=can(current_user, Action.APP_VIEW_AUDIT, application),
+        next_step=next_step(application),
+        can_edit=can(current_user, Action.APP_EDIT, application),
+        completeness=sections.completeness(application),
     ), status
 
 
@@ -105,3 +117,117 @@ def fire_event(application_id: int, event_name: str):
     flash(_("C'est fait : le dossier est maintenant à l'état « %(state)s ».",
             state=application.state.label), "success")
     return redirect(url_for("applications.detail", application_id=application.id))
+
+
+# --- the dossier's form, section by section ---------------------------------------------------
+
+
+def _wants_json() -> bool:
+    return request.headers.get("X-Autosave") == "1"
+
+
+@bp.route("/<int:application_id>/formulaire/<section>", methods=["GET", "POST"])
+@login_required
+def edit_section(application_id: int, section: str):
+    """One section of the form; each save keeps a draft (autosave posts here too)."""
+    application = load_or_404(Application, application_id, Action.APP_VIEW)
+    definition = sections.section_by_key(application, section)
+    if definition is None:
+        abort(404)
+    if not can(current_user, Action.APP_EDIT, application):
+        if _wants_json():
+            return jsonify(error=_("Ce dossier n'est plus modifiable.")), 409
+        flash(_("Ce dossier n'est pas modifiable : il a été déposé ou vous n'en êtes pas "
+                "rédacteur."), "info")
+        return redirect(url_for("applications.detail", application_id=application.id))
+    if request.method == "GET":
+        form = section_form(application, definition)
+        return _render_section(application, definition, form)
+
+    form = section_form(application, definition, formdata=request.form)
+    errors: dict[str, str] = {}
+    if form.validate():
+        try:
+            update_application(application, current_user, changes_from(form, definition),
+                               expected_version=int(form.version.data or 0) or None)
+            if definition.has_budget:
+                replace_budget(application, current_user, budget_lines_from(form))
+            db.session.commit()
+        except ValidationFailed as error:
+            db.session.rollback()
+            errors = error.errors
+        except engine.WorkflowError as error:
+            db.session.rollback()
+            if _wants_json():
+                return jsonify(error=error.message), error.status
+            flash(error.message, "error")
+            return _render_section(application, definition, form, status=error.status)
+    else:
+        errors = {name: " ".join(str(e) for e in messages) if isinstance(messages, list) else
+                  str(messages) for name, messages in form.errors.items()}
+    if errors:
+        db.session.rollback()
+        application = load_or_404(Application, application_id, Action.APP_VIEW)
+        if _wants_json():
+            return jsonify(error=_("Certaines informations sont invalides."), errors=errors), 422
+        return _render_section(application, definition, form, errors=errors, status=422)
+    if _wants_json():
+        return jsonify(version=application.version, saved_at=application.updated_at.isoformat(),
+                       completeness=[{"section": sec.key, "filled": filled, "required": total}
+                                     for sec, filled, total in sections.completeness(application)])
+    flash(_("Section enregistrée."), "success")
+    following = request.form.get("next")
+    if following and sections.section_by_key(application, following):
+        return redirect(url_for("applications.edit_section", application_id=application.id,
+                                section=following))
+    if following == "depot":
+        return redirect(url_for("applications.deposit", application_id=application.id))
+    return redirect(url_for("applications.edit_section", application_id=application.id,
+                            section=definition.key))
+
+
+def _render_section(application, definition, form, errors=None, status=200):
+    all_sections = sections.sections_for(application)
+    position = all_sections.index(definition)
+    following = all_sections[position + 1].key if position + 1 < len(all_sections) else "depot"
+    return render_template(
+        "applications/section.html", application=application, section=definition, form=form,
+        errors=errors or {}, completeness=sections.completeness(application),
+        missing={f.key for sec, f in sections.missing_fields(application)
+                 if sec.key == definition.key},
+        following=following,
+        totals=sections.budget_totals(application) if definition.has_budget else None,
+        budget_problems=sections.budget_problems(application) if definition.has_budget else [],
+    ), status
+
+
+@bp.get("/<int:application_id>/depot")
+@login_required
+def deposit(application_id: int):
+    """The summary before deposit: every answer, the documents, and what is still missing."""
+    application = load_or_404(Application, application_id, Action.APP_VIEW)
+    submit = EVENTS_BY_NAME["submit"]
+    return render_template(
+        "applications/deposit.html", application=application,
+        sections=sections.sections_for(application),
+        completeness=sections.completeness(application),
+        unmet=engine.unmet_guards(submit, application, current_user),
+        may_submit=submit in engine.available_events(application, current_user),
+        totals=sections.budget_totals(application),
+    )
+
+
+@bp.get("/<int:application_id>/depots/<int:number>/modifications")
+@login_required
+def changes(application_id: int, number: int):
+    """What changed between a deposit and the one before it."""
+    application = load_or_404(Application, application_id, Action.APP_VIEW)
+    current = db.session.scalar(sa.select(Submission).where(
+        Submission.application_id == application.id, Submission.number == number))
+    previous = db.session.scalar(sa.select(Submission).where(
+        Submission.application_id == application.id, Submission.number == number - 1))
+    if current is None or previous is None:
+        abort(404)
+    return render_template("applications/changes.html", application=application,
+                           current=current, previous=previous,
+                           changes=submission_changes(application, previous, current))

@@ -15,7 +15,7 @@ from dcol.demo.dossiers import DCOL11_DOSSIERS, DCOL12_DOSSIERS, EXP
 from dcol.demo.recent import AAP_DOSSIERS, DCOL13_DOSSIERS
 from dcol.demo.rows import Refs, money, upsert
 from dcol.extensions import db
-from dcol.i18n import to_cents
+from dcol.finance.cofinancing import split
 from dcol.models import (
     Application,
     ApplicationEditor,
@@ -59,12 +59,9 @@ CHECKED_STATES = frozenset(S) - {S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED, S.IN
 
 
 def estimate_cofinancing(rule: CofinancingRule, kind: OrganisationKind, base: Decimal | None):
-    """The scheme's share of ``base`` under ``rule``: rate of the kind, then the ceiling."""
-    rate = rule.rates.get(kind.value)
-    if base is None or rate is None:
-        return None
-    share = to_cents(base * Decimal(rate) / 100)
-    return min(share, rule.ceiling) if rule.ceiling is not None else share
+    """The scheme's share of ``base`` under ``rule``."""
+    result = split(rule, kind, base) if base is not None else None
+    return result.scheme if result else None
 
 
 # --- dossiers --------------------------------------------------------------------------------

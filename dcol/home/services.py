@@ -58,9 +58,13 @@ class NavItem:
 NAVIGATION = (
     NavItem("home.index", _l("Accueil")),
     NavItem("applications.index", _l("Dossiers")),
-    NavItem("home.organisation", _l("Mon organisation"), frozenset({Role.APPLICANT})),
+    NavItem("calls.index", _l("Appels ouverts"), frozenset({Role.APPLICANT})),
+    NavItem("organisations.mine", _l("Mon organisation"), frozenset({Role.APPLICANT})),
     NavItem("home.expert_profile", _l("Ma fiche expert"), frozenset({Role.EXPERT})),
     NavItem("home.organisations", _l("Organisations"), frozenset({Role.MANAGER, Role.ADMIN})),
+    NavItem(
+        "organisations.pending", _l("Inscriptions à valider"), frozenset({Role.MANAGER, Role.ADMIN})
+    ),
     NavItem("home.users", _l("Utilisateurs"), frozenset({Role.ADMIN})),
     NavItem("accounts.api_tokens", _l("Jetons d'API")),
 )
@@ -86,6 +90,14 @@ def _applicant_section(user: User) -> Section:
         str(_l("Dossiers de mon organisation à compléter")),
         str(_l("Aucun dossier n'attend d'action de votre part.")),
     )
+    if user.membership_status is MembershipStatus.REJECTED:
+        section.tasks.append(
+            Task(
+                str(_l("Votre inscription a été refusée par Cités Unies France.")),
+                str(_l("Le motif vous a été envoyé par e-mail.")),
+            )
+        )
+        return section
     if not user.is_active_member:
         section.tasks.append(
             Task(
@@ -108,7 +120,29 @@ def _applicant_section(user: User) -> Section:
         .limit(QUEUE_LIMIT)
     )
     section.tasks = [_dossier_task(app) for app in apps]
+    section.tasks.extend(
+        _unread_message_tasks(user, Application.organisation_id == user.organisation_id)
+    )
     return section
+
+
+def _unread_message_tasks(user: User, condition: sa.ColumnElement[bool]) -> list[Task]:
+    """One task per dossier (matching ``condition``) whose thread holds unread messages."""
+    from flask import url_for
+    from flask_babel import ngettext
+
+    from dcol.messages.services import unread_threads
+
+    return [
+        Task(
+            ngettext("%(num)d message non lu — %(reference)s",
+                     "%(num)d messages non lus — %(reference)s", count,
+                     reference=app.reference),
+            app.title or app.organisation.name,
+            url_for("messages.thread", application_id=app.id),
+        )
+        for app, count in unread_threads(user, condition, QUEUE_LIMIT)
+    ]
 
 
 def _reviewer_section(user: User) -> Section:
@@ -219,26 +253,41 @@ def _manager_section(user: User) -> Section:
                     url=url_for("applications.index", etat=state.value),
                 )
             )
+    section.tasks.extend(_unread_message_tasks(user, sa.true()))
     section.tasks.extend(_pending_validations())
     return section
 
 
 def _pending_validations() -> list[Task]:
     tasks = []
+    from flask import url_for
     from flask_babel import ngettext
 
+    url = url_for("organisations.pending")
     orgs = db.session.scalar(
         sa.select(sa.func.count()).where(Organisation.status == OrganisationStatus.PENDING)
     )
     if orgs:
-        tasks.append(Task(ngettext("%(num)d organisation à valider",
-                                   "%(num)d organisations à valider", orgs)))
+        tasks.append(
+            Task(
+                ngettext("%(num)d organisation à valider", "%(num)d organisations à valider", orgs),
+                url=url,
+            )
+        )
     members = db.session.scalar(
         sa.select(sa.func.count()).where(User.membership_status == MembershipStatus.PENDING)
     )
     if members:
-        tasks.append(Task(ngettext("%(num)d compte de collectivité à valider",
-                                   "%(num)d comptes de collectivité à valider", members)))
+        tasks.append(
+            Task(
+                ngettext(
+                    "%(num)d compte de collectivité à valider",
+                    "%(num)d comptes de collectivité à valider",
+                    members,
+                ),
+                url=url,
+            )
+        )
     return tasks
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from dcol.extensions import db
 from dcol.home.services import navigation_for, work_queue
 from dcol.models import Call, Organisation, User, utcnow
-from dcol.permissions import Action, can, load_or_404, require
+from dcol.permissions import Action, can, require
 
 bp = Blueprint("home", __name__)
 
@@ -33,15 +33,6 @@ def index():
         ).all()
         return render_template("home/landing.html", calls=calls)
     return render_template("home/index.html", sections=work_queue(current_user))
-
-
-@bp.get("/mon-organisation")
-@login_required
-def organisation():
-    if current_user.organisation_id is None:
-        abort(404)
-    org = load_or_404(Organisation, current_user.organisation_id, Action.ORG_VIEW)
-    return render_template("home/organisation.html", org=org)
 
 
 @bp.get("/ma-fiche-expert")

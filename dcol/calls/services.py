@@ -1,0 +1,86 @@
+"""Calls as collectivités see them: open calls, their rules, and the eligibility pre-check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from dcol.calls.eligibility import allowed_kinds, eligibility_problems
+from dcol.extensions import db
+from dcol.finance.cofinancing import Split, rate_for, rule_in_force, split
+from dcol.i18n import PARIS
+from dcol.models import (
+    Call,
+    CallKind,
+    CofinancingRule,
+    Organisation,
+    OrganisationKind,
+    Track,
+    utcnow,
+)
+
+# The cost used in worked examples on a call's page.
+EXAMPLE_COST = {CallKind.DCOL: Decimal("12500.00"), CallKind.AAP: Decimal("20000.00")}
+
+
+def open_calls() -> list[Call]:
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            sa.select(Call)
+            .options(selectinload(Call.tracks))
+            .where(Call.is_published.is_(True), Call.opens_at <= now, Call.closes_at > now)
+            .order_by(Call.closes_at)
+        )
+    )
+
+
+def published_calls() -> list[Call]:
+    return list(
+        db.session.scalars(
+            sa.select(Call).where(Call.is_published.is_(True)).order_by(Call.opens_at.desc())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RateLine:
+    kind: OrganisationKind
+    rate: Decimal | None  # None: not eligible
+
+
+@dataclass(frozen=True)
+class CallRules:
+    rule: CofinancingRule | None
+    rates: list[RateLine]
+    example: Split | None
+    example_kind: OrganisationKind | None
+
+
+def call_rules(call: Call, visitor_kind: OrganisationKind | None) -> CallRules:
+    """The cofinancing rates by kind of applicant, and a worked example for the visitor's kind
+    (or the first eligible kind)."""
+    rule = rule_in_force(call, utcnow().astimezone(PARIS).date())
+    if rule is None:
+        return CallRules(None, [], None, None)
+    kinds = allowed_kinds(call, None)
+    rates = [
+        RateLine(kind, rate_for(rule, kind) if not kinds or kind.value in kinds else None)
+        for kind in OrganisationKind
+    ]
+    example_kind = visitor_kind or next((line.kind for line in rates if line.rate), None)
+    example = split(rule, example_kind, EXAMPLE_COST[call.kind]) if example_kind else None
+    return CallRules(rule, rates, example, example_kind)
+
+
+def precheck(call: Call, organisation: Organisation, track: Track | None, countries: list[str],
+             departments: list[str]) -> list[str]:
+    """The pre-check before a dossier is created: why not, in French (empty: eligible)."""
+    problems = []
+    if not call.is_open(utcnow()):
+        problems.append(_("L'appel n'est pas ouvert aux dépôts."))
+    return problems + eligibility_problems(call, organisation, track, countries, departments)
