@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -17,10 +18,25 @@ class DatabaseId(IntegerConverter):
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the application; ``config`` overrides every other source of settings."""
+    """Build the application; ``config`` overrides every other source of settings.
+
+    dcol runs from its source tree (installed with ``pip install -e``): templates, migrations and
+    translations are read from there. The instance folder (configuration, secret key, SQLite file,
+    uploads) is ``instance/`` beside them, or ``DCOL_INSTANCE_PATH``.
+    """
+    if not (ROOT / "templates").is_dir():
+        raise RuntimeError(
+            f"dcol's templates are not in {ROOT}: install dcol from its source tree with "
+            "'pip install -e .' (see the README, 'Deploying')."
+        )
+    instance_path = (
+        (config or {}).get("INSTANCE_PATH")
+        or os.environ.get("DCOL_INSTANCE_PATH")
+        or ROOT / "instance"
+    )
     app = Flask(
         __name__,
-        instance_path=str((config or {}).get("INSTANCE_PATH") or ROOT / "instance"),
+        instance_path=str(instance_path),
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
     )

@@ -86,6 +86,59 @@ def history(application_id: int) -> list[AuditEvent]:
     )
 
 
+# Titles of audit entries that record something other than a change of state (French).
+EVENT_TITLES: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """An entry of a dossier's history as one user is shown it."""
+
+    sequence: int
+    event: str
+    title: str  # French: the new state, or what happened
+    from_state: str | None
+    to_state: str | None
+    occurred_at: datetime
+    comment: str
+    actor_name: str | None  # None: dcol itself, or someone the user is not told about
+
+
+def _title(entry: AuditEvent) -> str:
+    from flask_babel import gettext
+
+    from dcol.i18n import state_label
+    from workflows.dossier import EVENTS_BY_NAME
+
+    if entry.to_state and entry.from_state != entry.to_state:
+        return state_label(entry.to_state)
+    if entry.event in EVENT_TITLES:
+        return gettext(EVENT_TITLES[entry.event])
+    event = EVENTS_BY_NAME.get(entry.event)
+    return gettext(event.label) if event is not None else entry.event
+
+
+def timeline(application, user: User) -> list[TimelineEntry]:
+    """The dossier's history for ``user`` (the dossier page and the API both show this)."""
+    from dcol.permissions import shows_audit_actor
+
+    return [
+        TimelineEntry(
+            sequence=entry.sequence,
+            event=entry.event,
+            title=_title(entry),
+            from_state=entry.from_state,
+            to_state=entry.to_state,
+            occurred_at=entry.occurred_at,
+            comment=entry.comment,
+            actor_name=(
+                entry.actor.full_name if shows_audit_actor(user, application, entry.actor) else None
+            ),
+        )
+        for entry in history(application.id)
+    ]
+
+
 @dataclass
 class ChainProblem:
     application_id: int | None

@@ -38,11 +38,16 @@ def create_user_command(email, full_name, roles, siren, signatory, expert_id, pa
     """Create a user account (the membership of an applicant is created active)."""
     import sqlalchemy as sa
 
+    from dcol.accounts.registration import RegistrationError, clean_siren
     from dcol.accounts.services import AccountError, create_user
     from dcol.models import MembershipStatus, Organisation
 
     organisation = None
     if siren:
+        try:
+            siren = clean_siren(siren)
+        except RegistrationError as error:
+            raise click.ClickException(error.message) from error
         organisation = db.session.scalar(sa.select(Organisation).where(Organisation.siren == siren))
         if organisation is None:
             raise click.ClickException(f"Aucune organisation avec le SIREN {siren}.")
@@ -143,9 +148,13 @@ def workflow_diagram_command():
 @click.command("seed-demo")
 def seed_demo_command():
     """Load the demonstration data (idempotent: running it twice changes nothing)."""
-    from dcol.demo import seed_demo
+    from dcol.demo import DemoRefused, seed_demo
 
-    summary = seed_demo()
+    try:
+        summary = seed_demo()
+    except DemoRefused as refusal:
+        db.session.rollback()
+        raise click.ClickException(str(refusal)) from refusal
     db.session.commit()
     click.echo(summary)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 # Settings read from the environment, with the function that parses each one.
@@ -40,10 +42,13 @@ class Defaults:
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False  # set to true behind HTTPS in production
+    # Secure cookies (HTTPS only): by default when BASE_URL is an https:// address.
+    SESSION_COOKIE_SECURE: bool | None = None
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    # A session ends after 8 hours without activity (shared computers in town halls).
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
 
     # Forms
     WTF_CSRF_TIME_LIMIT = 8 * 3600
@@ -97,6 +102,10 @@ def load_config(app, config: dict | None) -> None:
     if config:
         app.config.update(config)
 
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
+
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
@@ -121,10 +130,20 @@ def normalise_database_url(url: str) -> str:
 
 
 def _instance_secret_key(instance: Path) -> str:
-    """Read the generated secret key, creating it (mode 600) on first run."""
+    """Read the generated secret key, creating it (mode 600) on first run.
+
+    The key is written to a temporary file, then linked into place: several workers starting
+    together on a fresh install all end up reading the one key that was linked first, complete.
+    """
     path = instance / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+        fd, temporary = tempfile.mkstemp(dir=instance, prefix=".secret_key-")
+        try:
+            with os.fdopen(fd, "w") as handle:  # mkstemp creates the file with mode 600
+                handle.write(secrets.token_urlsafe(48))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another worker was first: use its key
+        finally:
+            os.unlink(temporary)
     return path.read_text().strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext as gettext_module
+import os
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -184,8 +185,11 @@ def compile_catalogs(directory: Path) -> None:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file)
-        with mo_path.open("wb") as mo_file:
+        # Written aside then renamed: workers starting together never read a partial catalog.
+        temporary = mo_path.with_name(f".{mo_path.name}.{os.getpid()}")
+        with temporary.open("wb") as mo_file:
             write_mo(mo_file, catalog)
+        os.replace(temporary, mo_path)
 
 
 def country_choices() -> list[tuple[str, str]]:

@@ -451,6 +451,27 @@ def _session_decide(user: User, session: CommitteeSession) -> bool:
 
 
 
+def visible_calls(user: User | None) -> sa.ColumnElement[bool]:
+    """A SQL condition on ``Call`` matching exactly the calls ``can(user, CALL_VIEW)`` allows."""
+    if user is not None and getattr(user, "is_authenticated", False) and user.is_staff:
+        return sa.true()
+    return Call.is_published.is_(True)
+
+
+def shows_audit_actor(user: User, application: Application, actor: User | None) -> bool:
+    """Whether ``user`` is told who made a change in the dossier's history: CUF's managers see
+    every name; anyone else sees their own name and those of the organisation's members, never
+    which reviewer or committee member acted."""
+    if actor is None:
+        return False
+    return (
+        can(user, Action.APP_VIEW_AUDIT, application)
+        or actor.id == user.id
+        or (actor.organisation_id is not None
+            and actor.organisation_id == application.organisation_id)
+    )
+
+
 def visible_applications(user: User | None) -> sa.ColumnElement[bool]:
     """A SQL condition on ``Application`` matching exactly the dossiers ``can(user, APP_VIEW)``
     allows, so that lists filter in the database (one query, whatever their size)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -45,7 +47,10 @@ ERROR_TEXTS = {
     422: N_("Certaines informations sont invalides."),
     413: N_("Le fichier envoyé dépasse la taille maximale autorisée ({max_mb} Mo)."),
     429: N_("Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer."),
-    500: N_("Une erreur inattendue s'est produite. L'équipe technique a été prévenue."),
+    500: N_(
+        "Une erreur inattendue s'est produite ; elle a été enregistrée. Réessayez dans quelques "
+        "instants et, si elle persiste, écrivez à l'équipe DCOL de Cités Unies France."
+    ),
 }
 
 
@@ -56,14 +61,26 @@ def init_app(app) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
+        """The user of a session (see ``User.get_id``): enabled, and with the same password as
+        when the session was opened."""
         from dcol.models import User
 
+        user_id, _, fingerprint = session_id.partition(":")
+        if not user_id.isdigit() or len(user_id) > 10:
+            return None
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_enabled else None
+        if user is None or not user.is_enabled:
+            return None
+        if not hmac.compare_digest(fingerprint, user.session_fingerprint):
+            return None
+        return user
 
     @login_manager.request_loader
     def load_user_from_token(req):
+        """Bearer tokens authenticate calls to the JSON API only, never the web pages."""
+        if not req.path.startswith("/api/"):
+            return None
         header = req.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None

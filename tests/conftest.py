@@ -100,6 +100,7 @@ def app(_schema, instance_dir, database_url):
         db.session.rollback()
         empty_database()
         db.session.remove()
+        db.engine.dispose()  # each test's app has its own pool: close its connections
 
 
 def empty_database() -> None:

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask import g
 
 from dcol.accounts import services
 from dcol.extensions import db
@@ -173,8 +174,55 @@ def test_api_token_stored_hashed_and_authenticates(client, app):
     assert token not in (row.token_hash, row.prefix)
     assert services.user_for_api_token(token) == user
     assert services.user_for_api_token(token + "x") is None
-    response = client.get("/organisations", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 200
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/applications", headers=headers).status_code == 200
+    # A token opens the JSON API only: the web pages still ask to sign in.
+    response = client.get("/organisations", headers=headers)
+    assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+
+
+def _get(client, path):
+    """A request that loads its user afresh: the test's application context (and its ``g``,
+    where Flask-Login keeps the current user) outlives each request, unlike in production."""
+    g.pop("_login_user", None)
+    return client.get(path)
+
+
+def _sign_in(client, email, password):
+    g.pop("_login_user", None)
+    return client.post("/connexion", data={"email": email, "password": password, "remember": "y"})
+
+
+def test_new_password_ends_the_other_sessions_and_remember_cookies(app):
+    user = make_user(Role.MANAGER)
+    db.session.commit()
+    elsewhere, here = app.test_client(), app.test_client()
+    for client in (elsewhere, here):
+        _sign_in(client, user.email, PASSWORD)
+        assert _get(client, "/organisations").status_code == 200
+    here.delete_cookie("session", domain="dcol.test")
+    assert _get(here, "/organisations").status_code == 200  # "remember me" signs in again
+    services.set_password(user, "un tout nouveau mot de passe")
+    db.session.commit()
+    # Neither the session nor the "remember me" cookie opened with the old password works.
+    response = _get(elsewhere, "/organisations")
+    assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+    here.delete_cookie("session", domain="dcol.test")
+    assert _get(here, "/organisations").status_code == 302
+    fresh = app.test_client()
+    _sign_in(fresh, user.email, "un tout nouveau mot de passe")
+    assert _get(fresh, "/organisations").status_code == 200
+
+
+def test_session_of_a_disabled_user_ends(client, app):
+    user = make_user(Role.MANAGER)
+    db.session.commit()
+    client.post("/connexion", data={"email": user.email, "password": PASSWORD})
+    assert _get(client, "/organisations").status_code == 200
+    user.is_enabled = False
+    db.session.commit()
+    response = _get(client, "/organisations")
+    assert response.status_code == 302 and "/connexion" in response.headers["Location"]
 
 
 def test_revoked_or_expired_token_refused(app):

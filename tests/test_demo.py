@@ -139,6 +139,25 @@ def test_every_organisation_has_a_valid_siren(app):
     assert [number for number in sirens if not siren.is_valid(number)] == []
 
 
+def test_demo_is_never_loaded_into_a_real_database(app):
+    from tests.factories import make_user
+
+    make_user(Role.ADMIN, email="admin@cites-unies-france.org")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0 and "pas ceux de la démonstration" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == 0
+
+
+def test_demo_water_consultancy_is_in_the_pool(app):
+    from dcol.models import Expert, Theme
+
+    seed()
+    coop_eau = db.session.scalar(sa.select(Expert).where(Expert.name == "Coop'Eau Conseil"))
+    assert Theme.WATER_SANITATION.value in coop_eau.skills
+
+
 def test_demo_covers_the_calls_and_collectivites_of_the_story(app):
     seed()
     calls = {call.code: call for call in db.session.scalars(sa.select(Call))}

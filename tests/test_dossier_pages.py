@@ -107,3 +107,39 @@ def test_list_shows_only_visible_dossiers(client, app):
     login(client, cast.member)
     page = client.get("/dossiers/").get_data(as_text=True)
     assert application.reference in page
+
+
+def test_page_and_api_name_the_same_actors(client, app):
+    """Who acted is decided in one place: the page's timeline and the API's history agree."""
+    from dcol.accounts.services import create_api_token
+
+    cast, application = setup_dossier(S.REVIEWED)
+    token = create_api_token(cast.signatory, "tests")
+    db.session.commit()
+    history = client.get(f"/api/v1/applications/{application.id}/history",
+                         headers={"Authorization": f"Bearer {token}"}).json
+    named = {entry["actor"] for entry in history} - {None}
+    assert named == {cast.signatory.full_name}  # the organisation's own, not CUF's staff
+    login(client, cast.signatory)
+    page = client.get(f"/dossiers/{application.id}").get_data(as_text=True)
+    assert f"({cast.signatory.full_name})" in page
+    for staff in (cast.manager, *cast.reviewers):
+        assert staff.full_name not in page
+
+
+def test_manager_sees_every_actor_and_french_titles(client, app):
+    cast, application = setup_dossier(S.REVIEWED)
+    login(client, cast.manager)
+    page = client.get(f"/dossiers/{application.id}").get_data(as_text=True)
+    assert f"({cast.manager.full_name})" in page
+    assert "Recevable" in page and "En instruction" in page
+
+
+def test_dossier_filter_lists_only_calls_the_user_may_see(client, app):
+    cast, application = setup_dossier(S.SUBMITTED)
+    f.make_call(title="Appel en préparation, non publié", is_published=False)
+    db.session.commit()
+    login(client, cast.signatory)
+    page = client.get("/dossiers/").get_data(as_text=True)
+    assert application.call.title in page
+    assert "Appel en préparation, non publié" not in page

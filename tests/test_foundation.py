@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,6 +31,17 @@ def test_secret_key_generated_once_into_instance(tmp_path, monkeypatch):
     assert len(first) >= 40
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert create_app(config).config["SECRET_KEY"] == first  # stable across restarts
+
+
+def test_workers_starting_together_share_one_secret_key(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dcol.config import _instance_secret_key
+
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        keys = set(pool.map(_instance_secret_key, [tmp_path] * 8))
+    assert len(keys) == 1 and len(keys.pop()) >= 40
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary file left
 
 
 def test_environment_overrides_instance_config(tmp_path, monkeypatch):
@@ -63,6 +75,28 @@ def test_migrations_match_the_models(app):
         )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def _quoted_values(sql: str) -> set[str]:
+    return set(re.findall(r"'([^']*)'", sql))
+
+
+def test_check_constraints_match_the_models(app):
+    """What autogenerate does not compare: the named CHECK constraints, including the list of
+    values of every enum column, so that adding an enum value without a migration fails here."""
+    inspector = sa.inspect(db.engine)
+    for table in Base.metadata.sorted_tables:
+        in_models = {
+            constraint.name: _quoted_values(str(constraint.sqltext.compile(
+                dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})))
+            for constraint in table.constraints
+            if isinstance(constraint, sa.CheckConstraint)
+        }
+        in_database = {
+            check["name"]: _quoted_values(check["sqltext"])
+            for check in inspector.get_check_constraints(table.name)
+        }
+        assert in_database == in_models, table.name
 
 
 def test_database_is_at_the_latest_migration(app):
@@ -130,6 +164,35 @@ def test_session_cookie_is_httponly_and_samesite(client, app):
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_cookies_are_secure_when_the_site_is_served_over_https(instance_dir, database_url):
+    from tests.conftest import make_config
+
+    app = create_app(make_config(instance_dir, database_url, BASE_URL="https://dcol.example.org"))
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    with app.app_context():
+        user = make_user(Role.MANAGER)
+        db.session.commit()
+        client = app.test_client()
+        response = client.post("/connexion", data={"email": user.email, "password": PASSWORD,
+                                                   "remember": "y"})
+        cookies = response.headers.getlist("Set-Cookie")
+        session = next(c for c in cookies if c.startswith("session="))
+        remember = next(c for c in cookies if c.startswith("remember_token="))
+        assert "Secure" in session and "Secure" in remember and "HttpOnly" in remember
+        # The session lasts 8 hours of inactivity, not until the browser is closed (or forever).
+        assert "Expires=" in session
+        from tests.conftest import empty_database
+
+        db.session.rollback()
+        empty_database()
+        db.engine.dispose()
+
+
+def test_cookies_work_over_plain_http_in_development(app):
+    assert app.config["BASE_URL"].startswith("http://")
+    assert not app.config["SESSION_COOKIE_SECURE"]
 
 
 def test_csrf_is_enforced_on_forms(app):
@@ -234,6 +297,29 @@ def test_cli_refuses_duplicates_and_short_passwords(app):
     result = runner.invoke(args=["users", "set-password", "sophie@cuf.fr", "--password", "court"])
     assert result.exit_code != 0
     assert "au moins 12 caractères" in result.output
+
+
+def test_cli_refuses_an_invalid_siren(app):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "x@mairie.fr", "--name", "X", "--role", "applicant",
+              "--siren", "123456789", "--password", PASSWORD])
+    assert result.exit_code != 0 and "Numéro SIREN invalide" in result.output
+
+
+@pytest.mark.parametrize("siren", ["123456789", "ABCDEFGHI", "21380185", ""])
+def test_an_invalid_siren_is_never_stored(app, siren):
+    from dcol.models import Organisation
+
+    with pytest.raises(ValueError, match="invalid SIREN"):
+        Organisation(name="Commune fictive", kind=OrganisationKind.COMMUNE, siren=siren)
+
+
+def test_a_siren_is_stored_in_its_compact_form(app):
+    from dcol.models import Organisation
+
+    org = Organisation(name="Ville de Grenoble", kind=OrganisationKind.COMMUNE,
+                       siren="213 801 855")
+    assert org.siren == "213801855"
 
 
 def test_behind_a_trusted_proxy_the_client_address_is_used(tmp_path):

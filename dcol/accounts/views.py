@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -49,6 +58,7 @@ def login():
             form.password.errors.append(_("Adresse e-mail ou mot de passe incorrect."))
         else:
             db.session.commit()
+            session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME without activity
             login_user(user, remember=form.remember.data)
             flash(_("Bienvenue, %(name)s.", name=user.full_name), "success")
             return redirect(_safe_next(request.args.get("next")))
@@ -87,6 +97,7 @@ def register():
             target.errors = [*target.errors, error.message]
         else:
             db.session.commit()
+            session.permanent = True
             login_user(user)
             flash(
                 _(

@@ -33,7 +33,7 @@ from dcol.applications.services import (
 from dcol.documents.storage import send_document
 from dcol.extensions import db
 from dcol.models import Application, Call, Document, Track
-from dcol.permissions import Action, can
+from dcol.permissions import Action, can, visible_calls
 from workflows import engine
 
 blp = make_blueprint()
@@ -102,10 +102,12 @@ class Calls(MethodView):
     @_alt(401)
     def get(self):
         """Les appels publiés (tous les appels pour le personnel de CUF)."""
-        query = sa.select(Call).options(selectinload(Call.tracks)).order_by(Call.opens_at.desc())
-        if not g.api_user.is_staff:
-            query = query.where(Call.is_published.is_(True))
-        return db.session.scalars(query).all()
+        return db.session.scalars(
+            sa.select(Call)
+            .options(selectinload(Call.tracks))
+            .where(visible_calls(g.api_user))
+            .order_by(Call.opens_at.desc())
+        ).all()
 
 
 @blp.route("/calls/<int:call_id>")
@@ -218,17 +220,13 @@ class ApplicationHistory(MethodView):
         application = _load(application_id)
         if application is None:
             return _not_found()
-        show_actor = can(g.api_user, Action.APP_VIEW_AUDIT, application)
         return [
             {
-                "sequence": entry.sequence, "event": entry.event, "from_state": entry.from_state,
-                "to_state": entry.to_state, "occurred_at": entry.occurred_at,
-                "comment": entry.comment,
-                "actor": entry.actor.full_name if entry.actor and (
-                    show_actor or entry.actor.organisation_id == application.organisation_id
-                ) else None,
+                "sequence": item.sequence, "event": item.event, "from_state": item.from_state,
+                "to_state": item.to_state, "occurred_at": item.occurred_at,
+                "comment": item.comment, "actor": item.actor_name,
             }
-            for entry in audit.history(application.id)
+            for item in audit.timeline(application, g.api_user)
         ]
 
 

@@ -20,7 +20,7 @@ from dcol.applications.services import (
 )
 from dcol.extensions import db
 from dcol.models import Application, ApplicationState, Call, Expert, Submission
-from dcol.permissions import Action, can, load_or_404
+from dcol.permissions import Action, can, load_or_404, visible_calls
 from forms.dossier import budget_lines_from, changes_from, section_form
 from workflows import engine
 from workflows.dossier import EVENTS_BY_NAME
@@ -48,7 +48,9 @@ def index():
         joinedload(Application.organisation), joinedload(Application.call)
     )
     page = db.paginate(query, per_page=50)
-    calls = db.session.scalars(sa.select(Call).order_by(Call.opens_at.desc())).all()
+    calls = db.session.scalars(
+        sa.select(Call).where(visible_calls(current_user)).order_by(Call.opens_at.desc())
+    ).all()
     return render_template(
         "applications/index.html", page=page, calls=calls, states=list(ApplicationState),
         call_id=call_id, state=state_filter,
@@ -66,13 +68,12 @@ def _render_detail(application: Application, *, failed: str | None = None,
     return render_template(
         "applications/detail.html",
         application=application,
-        history=audit.history(application.id),
+        history=audit.timeline(application, current_user),
         events=events,
         experts=experts,
         failed=failed,
         problems=problems or [],
         values=values or {},
-        can_see_audit_actors=can(current_user, Action.APP_VIEW_AUDIT, application),
         next_step=next_step(application),
         can_edit=can(current_user, Action.APP_EDIT, application),
         completeness=sections.completeness(application),

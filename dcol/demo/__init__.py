@@ -5,6 +5,8 @@ The demo accounts (one per role) all use ``DEMO_PASSWORD``; ``DEMO_ACCOUNTS`` li
 """
 
 from dcol.demo.data import ACCOUNTS, DEMO_ACCOUNTS, DEMO_PASSWORD, TODAY
-from dcol.demo.seed import seed_demo
+from dcol.demo.seed import DemoRefused, seed_demo
 
-__all__ = ["ACCOUNTS", "DEMO_ACCOUNTS", "DEMO_PASSWORD", "TODAY", "seed_demo"]
+__all__ = [
+    "ACCOUNTS", "DEMO_ACCOUNTS", "DEMO_PASSWORD", "TODAY", "DemoRefused", "seed_demo",
+]

@@ -288,11 +288,23 @@ def sync_numbering(refs: Refs) -> None:
 # --- entry point -----------------------------------------------------------------------------
 
 
+class DemoRefused(Exception):
+    """The database is not a demonstration database (French message)."""
+
+
 def seed_demo() -> str:
     """Find or create the demonstration data and return a one-line summary, in French.
 
-    Idempotent: a second run changes nothing. Flushes only; the caller commits.
+    Idempotent: a second run changes nothing. Flushes only; the caller commits. Refuses a
+    database that holds accounts but not the demo's (a real database: the demo's accounts share a
+    published password).
     """
+    has_users = db.session.scalar(sa.select(User.id).limit(1)) is not None
+    if has_users and find_user(d.ADMIN) is None:
+        raise DemoRefused(
+            "Cette base contient des comptes mais pas ceux de la démonstration : les données de "
+            "démonstration (dont un administrateur au mot de passe publié) n'y sont pas chargées."
+        )
     refs = Refs()
     seed_funders(refs)
     seed_organisations(refs)

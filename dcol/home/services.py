@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ from dcol.models import (
     User,
     utcnow,
 )
+from dcol.permissions import Action, can
 
 QUEUE_LIMIT = 20
 
@@ -52,26 +54,33 @@ class Section:
 class NavItem:
     endpoint: str
     label: str
-    roles: frozenset[Role] | None = None  # None: every signed-in user
+    # Whether the user is shown the item: the same permission its page checks.
+    shows: Callable[[User], bool] = lambda user: True
+
+
+def _is_applicant(user: User) -> bool:
+    return Role.APPLICANT in user.roles
 
 
 NAVIGATION = (
     NavItem("home.index", _l("Accueil")),
     NavItem("applications.index", _l("Dossiers")),
-    NavItem("calls.index", _l("Appels ouverts"), frozenset({Role.APPLICANT})),
-    NavItem("organisations.mine", _l("Mon organisation"), frozenset({Role.APPLICANT})),
-    NavItem("home.expert_profile", _l("Ma fiche expert"), frozenset({Role.EXPERT})),
-    NavItem("home.organisations", _l("Organisations"), frozenset({Role.MANAGER, Role.ADMIN})),
-    NavItem(
-        "organisations.pending", _l("Inscriptions à valider"), frozenset({Role.MANAGER, Role.ADMIN})
-    ),
-    NavItem("home.users", _l("Utilisateurs"), frozenset({Role.ADMIN})),
+    NavItem("calls.index", _l("Appels ouverts"), _is_applicant),
+    NavItem("organisations.mine", _l("Mon organisation"),
+            lambda user: _is_applicant(user) and user.organisation_id is not None),
+    NavItem("home.expert_profile", _l("Ma fiche expert"),
+            lambda user: user.expert is not None and can(user, Action.EXPERT_VIEW, user.expert)),
+    NavItem("home.organisations", _l("Organisations"),
+            lambda user: can(user, Action.ORG_VALIDATE)),
+    NavItem("organisations.pending", _l("Inscriptions à valider"),
+            lambda user: can(user, Action.ORG_VALIDATE)),
+    NavItem("home.users", _l("Utilisateurs"), lambda user: can(user, Action.USERS_MANAGE)),
     NavItem("accounts.api_tokens", _l("Jetons d'API")),
 )
 
 
 def navigation_for(user: User) -> list[NavItem]:
-    return [item for item in NAVIGATION if item.roles is None or not item.roles.isdisjoint(user.roles)]
+    return [item for item in NAVIGATION if item.shows(user)]
 
 
 def _dossier_task(app: Application, detail: str = "") -> Task:

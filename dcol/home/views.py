@@ -7,9 +7,10 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from dcol.calls.services import open_calls
 from dcol.extensions import db
 from dcol.home.services import navigation_for, work_queue
-from dcol.models import Call, Organisation, User, utcnow
+from dcol.models import Organisation, User
 from dcol.permissions import Action, can, require
 
 bp = Blueprint("home", __name__)
@@ -25,13 +26,7 @@ def inject_navigation():
 @bp.get("/")
 def index():
     if not current_user.is_authenticated:
-        now = utcnow()
-        calls = db.session.scalars(
-            sa.select(Call)
-            .where(Call.is_published.is_(True), Call.opens_at <= now, Call.closes_at > now)
-            .order_by(Call.closes_at)
-        ).all()
-        return render_template("home/landing.html", calls=calls)
+        return render_template("home/landing.html", calls=open_calls())
     return render_template("home/index.html", sections=work_queue(current_user))
 
 

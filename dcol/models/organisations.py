@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.fr import siren as siren_number
 
 from dcol.models.base import N_, Base, LabelledEnum, TimestampMixin, enum_column, labelled
 
@@ -77,6 +79,14 @@ class Organisation(TimestampMixin, Base):
         sa.CheckConstraint("length(siren) = 9", name="siren_nine_digits"),
         sa.CheckConstraint("population IS NULL OR population >= 0", name="population_positive"),
     )
+
+    @validates("siren")
+    def _validate_siren(self, key: str, value: str) -> str:
+        """Only a valid SIREN (nine digits, Luhn check digit) is ever stored, whoever writes it."""
+        try:
+            return siren_number.validate(value)
+        except StdnumValidationError as error:
+            raise ValueError(f"invalid SIREN {value!r}: {error}") from None
 
     @property
     def is_active(self) -> bool:

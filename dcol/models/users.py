@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -112,6 +113,15 @@ class User(UserMixin, TimestampMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login: inactive users cannot log in
         return self.is_enabled
+
+    @property
+    def session_fingerprint(self) -> str:
+        """Changes with the password: sessions and "remember me" cookies carry it, so that a new
+        password (or a reset) ends every session opened with the old one."""
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:  # Flask-Login: what the session and the remember cookie hold
+        return f"{self.id}:{self.session_fingerprint}"
 
     @property
     def is_active_member(self) -> bool:
