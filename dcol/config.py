@@ -67,7 +67,9 @@ class Defaults:
     MAIL_USE_TLS = False
     MAIL_USE_SSL = False
     MAIL_DEFAULT_SENDER = "DCOL — Cités Unies France <dcol@cites-unies-france.org>"
-    MAIL_MAX_ATTEMPTS = 8
+    # Undeliverable mail (SMTP server down) is retried after 2, 4, 8... minutes, then at this
+    # interval, for as long as it takes; only a permanent refusal (5xx) gives up.
+    MAIL_RETRY_MAX_MINUTES = 120
     # Where links in mails point when they are sent outside a request (cron, CLI).
     BASE_URL = "http://127.0.0.1:5000"
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.

@@ -77,30 +77,57 @@ def queue_mail(
     return mail
 
 
-def deliver_pending(ids: list[int] | None = None, limit: int = 200) -> int:
-    """Try to send pending mails that are due (or only ``ids``); return how many went out."""
-    now = utcnow()
+def _is_permanent(error: Exception) -> bool:
+    """An SMTP refusal that will not change by retrying (5xx: unknown recipient, refused
+    sender...); anything else (server down, timeouts, 4xx) is transient."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """2, 4, 8... minutes after each failed attempt, then every MAIL_RETRY_MAX_MINUTES."""
+    cap = current_app.config["MAIL_RETRY_MAX_MINUTES"]
+    return timedelta(minutes=min(2 ** min(attempts, 20), cap))
+
+
+def _next_due(ids: list[int] | None) -> OutgoingMail | None:
+    """The next mail due, locked for this process (others skip it: never sent twice)."""
     query = (
         sa.select(OutgoingMail)
-        .where(OutgoingMail.status == MailStatus.PENDING, OutgoingMail.next_attempt_at <= now)
-        .order_by(OutgoingMail.id)
-        .limit(limit)
+        .where(OutgoingMail.status == MailStatus.PENDING, OutgoingMail.next_attempt_at <= utcnow())
+        .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
     )
     if ids is not None:
         query = query.where(OutgoingMail.id.in_(ids))
+    return db.session.scalars(query).first()
+
+
+def deliver_pending(ids: list[int] | None = None, limit: int = 200) -> int:
+    """Send the pending mails that are due (or only ``ids``), one transaction each; return how
+    many went out.
+
+    Nothing is lost while the SMTP server is unreachable: the mail is retried with a growing
+    delay, for as long as it takes. Only a permanent refusal (5xx) marks it failed.
+    """
     sent = 0
-    for mail in db.session.scalars(query).all():
+    for _ in range(limit):
+        mail = _next_due(ids)
+        if mail is None:
+            break
+        mail.attempts += 1
         try:
             _send(mail)
         except (OSError, smtplib.SMTPException) as error:
-            mail.attempts += 1
-            mail.last_error = f"{type(error).__name__}: {error}"
-            if mail.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+            mail.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if _is_permanent(error):
                 mail.status = MailStatus.FAILED
+                current_app.logger.error("Mail #%s refused for good: %s", mail.id, error)
             else:
-                mail.next_attempt_at = now + timedelta(minutes=2 ** mail.attempts)
+                mail.next_attempt_at = utcnow() + retry_delay(mail.attempts)
         else:
-            mail.attempts += 1
             mail.status = MailStatus.SENT
             mail.sent_at = utcnow()
             sent += 1
