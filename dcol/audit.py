@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from dcol.extensions import db
 from dcol.models import AuditEvent, User
+from dcol.models.base import N_
 
 
 def _canonical(entry: AuditEvent) -> bytes:
@@ -86,8 +87,12 @@ def history(application_id: int) -> list[AuditEvent]:
     )
 
 
-# Titles of audit entries that record something other than a change of state (French).
-EVENT_TITLES: dict[str, str] = {}
+# Titles of audit entries that record something other than a change of state (French, with
+# the entry's payload as parameters).
+EVENT_TITLES: dict[str, str] = {
+    "editor_added": N_("Co-rédacteur ajouté : %(name)s"),
+    "editor_removed": N_("Co-rédacteur retiré : %(name)s"),
+}
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def _title(entry: AuditEvent) -> str:
     if entry.to_state and entry.from_state != entry.to_state:
         return state_label(entry.to_state)
     if entry.event in EVENT_TITLES:
-        return gettext(EVENT_TITLES[entry.event])
+        return gettext(EVENT_TITLES[entry.event], **(entry.payload or {}))
     event = EVENTS_BY_NAME.get(entry.event)
     return gettext(event.label) if event is not None else entry.event
 

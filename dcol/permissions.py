@@ -47,6 +47,7 @@ class Action(enum.StrEnum):
     APP_WITHDRAW = "application.withdraw"
     APP_SIGN = "application.sign"
     APP_MESSAGE = "application.message"
+    APP_MANAGE_EDITORS = "application.manage_editors"
     APP_CHECK_ELIGIBILITY = "application.check_eligibility"
     APP_ASSIGN_REVIEWERS = "application.assign_reviewers"
     APP_DECLARE_CONFLICT = "application.declare_conflict"
@@ -264,6 +265,15 @@ def _app_edit(user: User, app: Application) -> bool:
     return app.is_editable and is_editor_of(user, app)
 
 
+@rule(Action.APP_MANAGE_EDITORS)
+def _app_manage_editors(user: User, app: Application) -> bool:
+    """The organisation's signatories and the dossier's author choose its co-editors while the
+    dossier can be edited."""
+    if not app.is_editable or not is_member_of(user, app.organisation_id):
+        return False
+    return user.is_signatory or app.created_by_id == user.id
+
+
 @rule(Action.APP_SUBMIT)
 def _app_submit(user: User, app: Application) -> bool:
     return app.is_editable and is_signatory_of(user, app.organisation_id)
@@ -383,6 +393,9 @@ def _app_validate_deliverable(user: User, app: Application) -> bool:
 
 @rule(Action.DOCUMENT_DOWNLOAD)
 def _document_download(user: User, document: Document) -> bool:
+    """A document follows its dossier; a message's attachment follows the message thread."""
+    if document.message_id is not None:
+        return can(user, Action.APP_MESSAGE, document.application)
     return can(user, Action.APP_VIEW, document.application)
 
 

@@ -26,7 +26,14 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from dcol.applications import sections as s
 from dcol.i18n import country_choices
@@ -148,3 +155,14 @@ def budget_lines_from(form) -> list[dict]:
         for line in lines
         if line.amount.data is not None or (line.label.data or "").strip()
     ]
+
+
+class EditorForm(FlaskForm):
+    """Make a member of the organisation co-editor of a dossier."""
+
+    user_id = SelectField(_l("Membre de l'organisation"), coerce=int,
+                          validators=[DataRequired(_l("Choisissez un membre."))])
+
+    def __init__(self, candidates, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user_id.choices = [(member.id, member.full_name) for member in candidates]

@@ -308,14 +308,7 @@ def test_attachment_is_stored_with_its_message_and_downloaded_by_participants(ap
         "outsider",
         "other_expert",
         "pending_member",
-        pytest.param(
-            "reviewer",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="DOCUMENT_DOWNLOAD follows APP_VIEW, which a cleared reviewer has: "
-                "message attachments should follow APP_MESSAGE (dcol/permissions.py)",
-            ),
-        ),
+        "reviewer",  # sees the dossier, but the thread is between the collectivité and CUF
     ],
 )
 def test_attachment_is_not_downloaded_by_others(app, world, who):

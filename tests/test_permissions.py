@@ -95,6 +95,10 @@ APPLICATION_CASES = [
     (S.DRAFT, Action.APP_EDIT, {"signatory_a", "member_a"}),
     (S.CHANGES_REQUESTED, Action.APP_EDIT, {"signatory_a", "member_a"}),
     (S.SUBMITTED, Action.APP_EDIT, set()),
+    # member_a is the dossier's author (see ``world``)
+    (S.DRAFT, Action.APP_MANAGE_EDITORS, {"signatory_a", "member_a"}),
+    (S.CHANGES_REQUESTED, Action.APP_MANAGE_EDITORS, {"signatory_a", "member_a"}),
+    (S.SUBMITTED, Action.APP_MANAGE_EDITORS, set()),
     (S.DRAFT, Action.APP_SUBMIT, {"signatory_a"}),
     (S.CHANGES_REQUESTED, Action.APP_SUBMIT, {"signatory_a"}),
     (S.SUBMITTED, Action.APP_SUBMIT, set()),

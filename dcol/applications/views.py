@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from dcol import audit
 from dcol.applications import sections
+from dcol.applications.editors import add_editor, check_may_manage, editors_of, remove_editor
 from dcol.applications.followup import next_step, submission_changes
 from dcol.applications.services import (
     ValidationFailed,
@@ -19,9 +20,9 @@ from dcol.applications.services import (
     visible_applications_query,
 )
 from dcol.extensions import db
-from dcol.models import Application, ApplicationState, Call, Expert, Submission
-from dcol.permissions import Action, can, load_or_404, visible_calls
-from forms.dossier import budget_lines_from, changes_from, section_form
+from dcol.models import Application, ApplicationState, Call, Expert, Submission, User
+from dcol.permissions import Action, can, is_member_of, load_or_404, visible_calls
+from forms.dossier import EditorForm, budget_lines_from, changes_from, section_form
 from workflows import engine
 from workflows.dossier import EVENTS_BY_NAME
 
@@ -60,6 +61,11 @@ def index():
 def _render_detail(application: Application, *, failed: str | None = None,
                    problems: list[str] | None = None, values: dict | None = None, status=200):
     events = engine.describe_available(application, current_user)
+    editors = editor_form = None
+    if is_member_of(current_user, application.organisation_id):
+        editors = editors_of(application)
+        if can(current_user, Action.APP_MANAGE_EDITORS, application):
+            editor_form = EditorForm(editors.candidates)
     experts = []
     if any(event.name == "propose_expert" for event in events):
         experts = db.session.scalars(
@@ -77,6 +83,8 @@ def _render_detail(application: Application, *, failed: str | None = None,
         next_step=next_step(application),
         can_edit=can(current_user, Action.APP_EDIT, application),
         completeness=sections.completeness(application),
+        editors=editors,
+        editor_form=editor_form,
     ), status
 
 
@@ -118,6 +126,47 @@ def fire_event(application_id: int, event_name: str):
     flash(_("C'est fait : le dossier est maintenant à l'état « %(state)s ».",
             state=application.state.label), "success")
     return redirect(url_for("applications.detail", application_id=application.id))
+
+
+# --- co-editors --------------------------------------------------------------------------------
+
+
+@bp.post("/<int:application_id>/co-redacteurs")
+@login_required
+def add_co_editor(application_id: int):
+    application = load_or_404(Application, application_id, Action.APP_VIEW)
+    form = EditorForm(editors_of(application).candidates)
+    try:
+        check_may_manage(application, current_user)
+        if not form.validate_on_submit():
+            raise engine.InvalidInput(
+                " ".join(str(e) for errors in form.errors.values() for e in errors))
+        member = db.session.get(User, form.user_id.data)
+        add_editor(application, current_user, member)
+        db.session.commit()
+    except engine.WorkflowError as error:
+        db.session.rollback()
+        application = load_or_404(Application, application_id, Action.APP_VIEW)
+        return _render_detail(application, problems=[error.message], status=error.status)
+    flash(_("%(name)s peut maintenant compléter ce dossier.", name=member.full_name), "success")
+    return redirect(url_for("applications.detail", application_id=application.id,
+                            _anchor="redaction"))
+
+
+@bp.post("/<int:application_id>/co-redacteurs/<int:user_id>/retrait")
+@login_required
+def remove_co_editor(application_id: int, user_id: int):
+    application = load_or_404(Application, application_id, Action.APP_VIEW)
+    try:
+        remove_editor(application, current_user, user_id)
+        db.session.commit()
+    except engine.WorkflowError as error:
+        db.session.rollback()
+        application = load_or_404(Application, application_id, Action.APP_VIEW)
+        return _render_detail(application, problems=[error.message], status=error.status)
+    flash(_("Co-rédacteur retiré."), "success")
+    return redirect(url_for("applications.detail", application_id=application.id,
+                            _anchor="redaction"))
 
 
 # --- the dossier's form, section by section ---------------------------------------------------
