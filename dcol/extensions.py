@@ -29,3 +29,17 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def savepoint():
+    """``db.session.begin_nested()``, safe on SQLite too.
+
+    pysqlite (before Python 3.12) sends BEGIN only before the first write: a savepoint opened
+    before any write would be the transaction itself, and releasing it would commit everything,
+    out of the caller's hands. The transaction is begun first, so that the caller's rollback
+    still undoes what happened inside the savepoint."""
+    connection = db.session.connection()
+    raw = connection.connection.driver_connection
+    if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+    return db.session.begin_nested()

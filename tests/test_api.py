@@ -30,9 +30,10 @@ class ApiClient:
         return self.client.patch(f"/api/v1{path}", headers=self.headers, json=json)
 
     def fire(self, application_id, event, comment="", payload=None, version=None):
-        body = {"event": event, "comment": comment, "payload": payload or {}}
-        if version is not None:
-            body["version"] = version
+        if version is None:  # the version read, which the API requires
+            current = self.get(f"/applications/{application_id}")
+            version = current.json["version"] if current.status_code == 200 else 1
+        body = {"event": event, "comment": comment, "payload": payload or {}, "version": version}
         return self.post(f"/applications/{application_id}/events", body)
 
 

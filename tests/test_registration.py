@@ -246,3 +246,20 @@ def test_registration_is_throttled(client, app):
     response = client.post("/inscription", data=form("123456789"))
     assert response.status_code == 429
     assert "Trop de demandes d'inscription" in text(response)
+
+
+def test_a_registration_that_fails_late_leaves_no_organisation_behind(app):
+    """The new organisation is inserted in a savepoint (to catch a concurrent duplicate SIREN);
+    a failure after it must still undo it when the caller rolls back (SQLite included)."""
+    from dcol.accounts.registration import NewOrganisation, register_officer
+    from dcol.accounts.services import AccountError
+    from dcol.models import Organisation, OrganisationKind
+
+    with pytest.raises(AccountError):
+        register_officer(
+            siren=f.valid_siren(987), full_name="Jeanne Petit", email="jeanne@vif.fr",
+            password="court",  # refused once the organisation is already inserted
+            new_organisation=NewOrganisation("Commune de Vif", OrganisationKind.COMMUNE),
+        )
+    db.session.rollback()
+    assert db.session.query(Organisation).count() == 0

@@ -293,6 +293,72 @@ def test_propose_expert_checks_the_expert(app, problem):
     assert any(expected in p for p in problems)
 
 
+def two_dossiers_in_matching(capacity: int):
+    call = ws.make_call_for(CallKind.DCOL)
+    cast = ws.make_cast(call)
+    db.session.get(Expert, cast.expert_user.expert_id).capacity = capacity
+    first, second = ws.complete_dossier(call, cast), ws.complete_dossier(call, cast)
+    for application in (first, second):
+        ws.drive_to(application, cast, S.MATCHING)
+    return cast, first, second
+
+
+def test_a_pending_proposal_takes_one_of_the_experts_slots(app):
+    cast, first, second = two_dossiers_in_matching(capacity=1)
+    ws.fire_step(first, cast, "propose_expert")
+    problems = refused(second, "propose_expert", cast.manager,
+                       payload={"expert_id": cast.expert_user.expert_id}).problems
+    assert problems == ["L'expert « Coop'Eau Conseil » n'a plus de disponibilité (0 mission(s) "
+                        "en cours et 1 proposition(s) en attente, pour 1 à la fois)."]
+    assert second.state is S.MATCHING
+    # Declined, the proposal frees the slot.
+    ws.fire_step(first, cast, "decline_mission")
+    ws.fire_step(second, cast, "propose_expert")
+    assert second.state is S.EXPERT_PROPOSED
+
+
+def test_a_withdrawn_dossier_frees_its_proposals_slot(app):
+    cast, first, second = two_dossiers_in_matching(capacity=1)
+    ws.fire_step(first, cast, "propose_expert")
+    ws.fire_step(first, cast, "withdraw")
+    ws.fire_step(second, cast, "propose_expert")
+    assert second.state is S.EXPERT_PROPOSED
+
+
+def test_accepting_rechecks_the_experts_capacity(app):
+    cast, first, second = two_dossiers_in_matching(capacity=2)
+    ws.fire_step(first, cast, "propose_expert")
+    ws.fire_step(second, cast, "propose_expert")  # one pending proposal: room for a second
+    ws.fire_step(first, cast, "accept_mission")  # the other proposal apart, room for this one
+    db.session.get(Expert, cast.expert_user.expert_id).capacity = 1
+    db.session.commit()
+    error = refused(second, "accept_mission", cast.expert_user, payload={"no_conflict": True})
+    assert error.status == 409
+    assert error.problems == ["L'expert « Coop'Eau Conseil » n'a plus de disponibilité "
+                              "(1 mission(s) en cours et 0 proposition(s) en attente, "
+                              "pour 1 à la fois)."]
+    assert second.state is S.EXPERT_PROPOSED
+
+
+def test_a_deactivated_expert_cannot_accept(app):
+    call = ws.make_call_for(CallKind.DCOL)
+    cast = ws.make_cast(call)
+    application = ws.complete_dossier(call, cast)
+    ws.drive_to(application, cast, S.EXPERT_PROPOSED)
+    db.session.get(Expert, cast.expert_user.expert_id).is_active = False
+    db.session.commit()
+    expected = ("L'expert « Coop'Eau Conseil » n'est plus actif : la mission ne peut pas être "
+                "acceptée.")
+    error = refused(application, "accept_mission", cast.expert_user,
+                    payload={"no_conflict": True})
+    assert (error.status, error.problems) == (409, [expected])
+    button = next(view for view in engine.describe_available(application, cast.expert_user)
+                  if view.name == "accept_mission")
+    assert button.unmet == (expected,)  # the expert sees why before trying
+    ws.fire_step(application, cast, "decline_mission")  # declining stays possible
+    assert application.state is S.MATCHING
+
+
 def test_declined_mission_returns_to_matching_and_another_expert_accepts(app):
     call = ws.make_call_for(CallKind.DCOL)
     cast = ws.make_cast(call)
@@ -346,6 +412,22 @@ def test_close_needs_validated_deliverable_and_final_cofinancing(journey):
     problems = refused(application, "close", cast.manager).problems
     assert problems == ["Le livrable final n'a pas été validé par la collectivité.",
                         "Le cofinancement définitif sur coûts réels n'a pas été calculé."]
+
+
+def test_close_needs_a_final_cofinancing_computed_since_the_last_final_report(journey):
+    call, cast, application = journey
+    ws.drive_to(application, cast, S.FINAL_REPORT)
+    ws.compute_final_cofinancing(application)  # on the first report's costs
+    ws.fire_step(application, cast, "request_revision")
+    ws.fire_step(application, cast, "submit_final_report")
+    ws.validate_final_deliverable(application)
+    db.session.commit()
+    problems = refused(application, "close", cast.manager).problems
+    assert problems == ["Le cofinancement définitif a été calculé avant le dernier dépôt du "
+                        "rapport final : recalculez-le sur les coûts réels."]
+    ws.compute_final_cofinancing(application)  # on the revised report's costs
+    ws.fire_step(application, cast, "close")
+    assert application.state is S.CLOSED
 
 
 def test_revision_sends_the_dossier_back(journey):

@@ -240,9 +240,16 @@ def validate_final_deliverable(application) -> None:
 
 
 def compute_final_cofinancing(application) -> None:
-    if db.session.scalar(sa.select(CofinancingSnapshot.id).where(
-            CofinancingSnapshot.application_id == application.id,
-            CofinancingSnapshot.kind == SnapshotKind.FINAL)):
+    """A final cofinancing snapshot, unless one computed since the last final report exists."""
+    from workflows.guards import entered_final_report_at
+
+    entered = entered_final_report_at(application)
+    query = sa.select(CofinancingSnapshot.id).where(
+        CofinancingSnapshot.application_id == application.id,
+        CofinancingSnapshot.kind == SnapshotKind.FINAL)
+    if entered is not None:
+        query = query.where(CofinancingSnapshot.computed_at >= entered)
+    if db.session.scalar(query.limit(1)):
         return
     db.session.add(CofinancingSnapshot(
         application=application, rule_id=application.call.cofinancing_rules[0].id,
@@ -336,3 +343,24 @@ def drive_to(application, cast: Cast, target) -> None:
         fire_step(application, cast, step)
         assert application.state is EVENTS_BY_NAME[step].target
     assert application.state is target, f"{target} is not on the happy path"
+
+
+# Detours to the states the happy path does not go through: (state before, event).
+DETOURS = {
+    "waitlisted": ("reviewed", "waitlist"),
+    "changes_requested": ("submitted", "request_changes"),
+}
+
+
+def reach(application, cast: Cast, target) -> None:
+    """Bring the dossier to ``target``, along the happy path or one of its ``DETOURS``."""
+    from dcol.models import ApplicationState
+
+    target = ApplicationState(target)
+    if target.value in DETOURS:
+        before, step = DETOURS[target.value]
+        drive_to(application, cast, before)
+        fire_step(application, cast, step)
+    else:
+        drive_to(application, cast, target)
+    assert application.state is target

@@ -4,8 +4,9 @@ selection straight to the agreement.
 
 Read it as a table: each ``Event`` says from which states to which state, for which kind of call,
 who may fire it (a permission of ``dcol.permissions``, or the proposed expert), whether a reason is
-required, what must hold (guards, each explaining in French what is missing), what follows
-(effects), and who is told (notifications).
+required, what the actor sends besides the comment (inputs: any other key is refused), what must
+hold (guards, each explaining in French what is missing; those marked ``checks_input`` validate
+the inputs first), what follows (effects), and who is told (notifications).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Event:
     variants: frozenset[CallKind] = BOTH
     reason_required: bool = False
     reason_label: str = N_("Commentaire")
+    inputs: tuple[str, ...] = ()  # the payload's keys the event takes
     guards: tuple[Callable, ...] = ()
     effects: tuple[Callable, ...] = ()
     notify: tuple[Callable, ...] = ()
@@ -62,6 +64,7 @@ EVENTS: tuple[Event, ...] = (
         (S.SUBMITTED, S.ELIGIBLE), S.CHANGES_REQUESTED,
         N_("instructeur ou chargé de mission"), Action.APP_CHECK_ELIGIBILITY,
         reason_required=True, reason_label=N_("Ce qu'il faut compléter"),
+        inputs=("response_deadline",),
         guards=(guards.response_deadline_given,),
         effects=(effects.set_response_deadline,),
         notify=(notifications.to_organisation,),
@@ -124,7 +127,9 @@ EVENTS: tuple[Event, ...] = (
         "propose_expert", N_("Proposer l'expert"),
         (S.MATCHING,), S.EXPERT_PROPOSED,
         N_("chargé de mission"), Action.APP_MANAGE, variants=DCOL,
-        guards=(guards.expert_available,),
+        inputs=("expert_id", "indicative_days", "indicative_start", "indicative_end",
+                "explanation", "override_reason"),
+        guards=(guards.expert_chosen, guards.proposal_terms_valid, guards.expert_available),
         effects=(effects.create_proposal,),
         notify=(notifications.to_proposed_expert,),
     ),
@@ -133,7 +138,8 @@ EVENTS: tuple[Event, ...] = (
         (S.EXPERT_PROPOSED,), S.AGREEMENT,
         N_("l'expert proposé"), None, variants=DCOL,
         actor_check=guards.is_proposed_expert,
-        guards=(guards.no_conflict_declared,),
+        inputs=("no_conflict",),
+        guards=(guards.no_conflict_declared, guards.expert_still_available),
         effects=(effects.accept_proposal,),
         notify=(notifications.to_managers, notifications.to_organisation),
     ),

@@ -1,8 +1,12 @@
-"""What follows a transition, in the same transaction (the engine has already moved the state)."""
+"""What follows a transition, in the same transaction (the engine has already moved the state).
+
+Effects read the payload only after the event's ``checks_input`` guards have accepted it: they
+parse it with the guards' own functions and never meet invalid input.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -17,7 +21,7 @@ from dcol.models import (
     Submission,
 )
 from workflows.context import Context
-from workflows.guards import parse_day, parse_deadline
+from workflows.guards import parse_database_id, parse_day, parse_days, parse_deadline
 
 DEPOSITED_KINDS = frozenset({DocumentKind.APPLICATION, DocumentKind.ATTACHMENT})
 
@@ -74,10 +78,8 @@ def set_response_deadline(ctx: Context) -> None:
 
 
 def _days(value) -> Decimal | None:
-    try:
-        return Decimal(str(value)).quantize(Decimal("0.01")) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
+    days = parse_days(value)
+    return days.quantize(Decimal("0.01")) if days is not None else None
 
 
 def create_proposal(ctx: Context) -> None:
@@ -85,7 +87,7 @@ def create_proposal(ctx: Context) -> None:
     db.session.add(
         MissionProposal(
             application=ctx.application,
-            expert_id=int(payload["expert_id"]),
+            expert_id=parse_database_id(payload["expert_id"]),
             proposed_by_id=ctx.actor.id,
             proposed_at=ctx.now,
             explanation=payload.get("explanation") or {},

@@ -1,8 +1,10 @@
 """The engine: fire an event on a dossier for an actor, in one transaction.
 
-``fire`` checks the version read, that the event applies, who is acting, the reason and the guards;
-then moves the state through the ``transitions`` machine, runs the effects, writes exactly one
-audit entry, queues the notifications and commits. Any failure rolls everything back.
+``fire`` checks the version read, that the event applies, who is acting, the reason, what the actor
+sent (invalid input: 422) and the guards (409); then moves the state through the ``transitions``
+machine, runs the effects, writes exactly one audit entry, queues the notifications and commits.
+Any failure rolls everything back. Within a caller's transaction (``commit=False``, used by the
+automatic transitions of ``workflows.automatic``) a failure undoes the transition only.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from transitions import Machine, MachineError
 
 from dcol import audit
-from dcol.extensions import db
+from dcol.extensions import db, savepoint
 from dcol.models import Application, ApplicationState, AuditEvent, User, utcnow
 from dcol.permissions import Action, can
+from workflows import guards
 from workflows.context import Context
 from workflows.dossier import EVENTS, EVENTS_BY_NAME, STATES, Event
 from workflows.notifications import queue_for
@@ -144,25 +147,43 @@ def fire(
     """Fire ``event_name`` on ``application`` as ``actor`` (None: dcol itself).
 
     Raises a ``WorkflowError`` (nothing changed) or returns the audit entry of the transition.
+
+    With ``commit`` (the default) the transaction is committed, or rolled back on any failure.
+    With ``commit=False`` the transition joins the caller's transaction and never undoes the
+    caller's work: a refusal is raised before anything is written (the session is left as it
+    was), and the transition itself runs in a savepoint, which a failure rolls back alone.
     """
+    comment, payload = comment.strip(), payload or {}
+    if not commit:
+        event, ctx = _check(application, event_name, actor, comment, payload, expected_version)
+        try:
+            with savepoint():
+                return _transition(event, ctx)
+        except (StaleDataError, IntegrityError) as error:
+            raise _concurrent_change() from error
     try:
-        entry = _fire(application, event_name, actor, comment.strip(), payload or {},
-                      expected_version)
-        if commit:
-            db.session.commit()
+        event, ctx = _check(application, event_name, actor, comment, payload, expected_version)
+        entry = _transition(event, ctx)
+        db.session.commit()
         return entry
     except (StaleDataError, IntegrityError) as error:
         db.session.rollback()
-        raise StaleVersion(
-            _("Le dossier a été modifié entre-temps par quelqu'un d'autre. "
-              "Rechargez-le avant de recommencer.")
-        ) from error
+        raise _concurrent_change() from error
     except Exception:
         db.session.rollback()
         raise
 
 
-def _fire(application, event_name, actor, comment, payload, expected_version) -> AuditEvent:
+def _concurrent_change() -> StaleVersion:
+    return StaleVersion(
+        _("Le dossier a été modifié entre-temps par quelqu'un d'autre. "
+          "Rechargez-le avant de recommencer.")
+    )
+
+
+def _check(application, event_name, actor, comment, payload, expected_version
+           ) -> tuple[Event, Context]:
+    """Everything that may refuse the event, before anything is written."""
     event = EVENTS_BY_NAME.get(event_name)
     if event is None:
         raise InvalidInput(_("Action inconnue : %(name)s.", name=event_name))
@@ -189,13 +210,32 @@ def _fire(application, event_name, actor, comment, payload, expected_version) ->
         )
     ctx = Context(application, event, actor, utcnow(), comment, payload,
                   from_state=application.state.value)
-    problems = [problem for guard in event.guards for problem in guard(ctx)]
+    # What the actor sent comes first: the other guards and the effects only see valid input.
+    input_checks = [guards.storable_input,
+                    *(guard for guard in event.guards if getattr(guard, "checks_input", False))]
+    invalid = [problem for guard in input_checks for problem in guard(ctx)]
+    if invalid:
+        raise InvalidInput(
+            _("Les données envoyées pour l'action « %(event)s » ne sont pas valides.",
+              event=_(event.label)),
+            invalid,
+        )
+    problems = [
+        problem
+        for guard in event.guards
+        if not getattr(guard, "checks_input", False)
+        for problem in guard(ctx)
+    ]
     if problems:
         raise GuardsFailed(
             _("L'action « %(event)s » ne peut pas encore être effectuée.", event=_(event.label)),
             problems,
         )
+    return event, ctx
 
+
+def _transition(event: Event, ctx: Context) -> AuditEvent:
+    application = ctx.application
     target = _next_state(event, application.state)
     application.state = target  # the only assignment of a dossier's state in dcol
     for effect in event.effects:
@@ -203,13 +243,13 @@ def _fire(application, event_name, actor, comment, payload, expected_version) ->
     db.session.flush()  # the version check happens here: a concurrent change fails now
     entry = audit.record(
         application_id=application.id,
-        actor=actor,
+        actor=ctx.actor,
         event=event.name,
         occurred_at=ctx.now,
         from_state=ctx.from_state,
         to_state=target.value,
-        comment=comment,
-        payload=payload,
+        comment=ctx.comment,
+        payload=ctx.payload,
     )
     queue_for(ctx)
     return entry

@@ -16,7 +16,7 @@ from stdnum.fr import siren as siren_number
 
 from dcol import audit
 from dcol.accounts.services import AccountError, create_user, find_user, normalise_email
-from dcol.extensions import db
+from dcol.extensions import db, savepoint
 from dcol.mail import external_url, queue_mail
 from dcol.models import (
     MembershipStatus,
@@ -153,7 +153,7 @@ def _create_organisation(siren: str, data: NewOrganisation) -> Organisation:
     try:
         # A savepoint: when another registration created the same SIREN in between, the unique
         # constraint answers and the officer is asked to join it instead of a duplicate.
-        with db.session.begin_nested():
+        with savepoint():
             db.session.add(organisation)
     except IntegrityError:
         raise RegistrationError(

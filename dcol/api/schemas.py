@@ -112,11 +112,57 @@ class ApplicationUpdateSchema(StrictSchema):
     requested_amount = fields.Decimal(allow_none=True, places=2, allow_nan=False)
 
 
+class TextOrNumber(fields.Field):
+    """A JSON string or number, passed on as sent (the event's guards check its value)."""
+
+    default_error_messages = {"invalid": "Texte ou nombre attendu."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.make_error("invalid")
+        return value
+
+
+class EventPayloadSchema(StrictSchema):
+    """What some events take besides the comment. Only the types are checked here: the values
+    are checked by the event's guards, which answer in French (422) what is wrong with them.
+
+    Unknown keys are refused (``additionalProperties: false``): the payload is kept in the
+    dossier's audit trail, so a misspelt key would otherwise be silently ignored and recorded
+    for good; refusing it tells the client at once."""
+
+    response_deadline = fields.Str(metadata={
+        "description": "``request_changes`` : date limite de réponse, une date (fin de journée, "
+        "heure de Paris) ou une date-heure ISO 8601, dans le futur et à deux ans au plus.",
+        "oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+    })
+    expert_id = fields.Int(strict=True, validate=validate.Range(min=1, max=2**31 - 1), metadata={
+        "description": "``propose_expert`` : l'expert proposé (identifiant du vivier)."})
+    indicative_days = TextOrNumber(metadata={
+        "description": "``propose_expert`` : nombre de jours indicatif, supérieur à 0, 365 au "
+        "plus, deux décimales au plus (« 12.5 », « 12,5 » ou 12.5).",
+        "oneOf": [{"type": "string", "maxLength": 30}, {"type": "number"}],
+    })
+    indicative_start = fields.Str(metadata={
+        "format": "date", "description": "``propose_expert`` : début indicatif (AAAA-MM-JJ)."})
+    indicative_end = fields.Str(metadata={
+        "format": "date", "description": "``propose_expert`` : fin indicative (AAAA-MM-JJ)."})
+    no_conflict = fields.Bool(truthy={True}, falsy={False}, metadata={
+        "description": "``accept_mission`` : l'expert déclare n'avoir aucun conflit d'intérêts "
+        "avec la collectivité (doit valoir true)."})
+    explanation = fields.Dict(keys=fields.Str(), metadata={
+        "description": "``propose_expert`` : l'explication du rapprochement (objet JSON)."})
+    override_reason = fields.Str(validate=validate.Length(max=2000), metadata={
+        "description": "``propose_expert`` : motif d'une proposition qui déroge au classement."})
+
+
 class EventRequestSchema(StrictSchema):
     event = fields.Str(required=True, validate=validate.Length(min=1, max=60))
     comment = fields.Str(load_default="", validate=validate.Length(max=20000))
-    payload = fields.Dict(keys=fields.Str(), load_default=dict)
+    payload = fields.Nested(EventPayloadSchema, load_default=dict, metadata={
+        "description": "Les données propres à l'événement ; toute autre clé est refusée (422)."})
     version = fields.Int(
+        required=True,
         validate=validate.Range(min=1, max=2**31 - 1),
         metadata={"description": "La version lue ; une version périmée est refusée (412)."},
     )

@@ -28,14 +28,6 @@ from workflows.dossier import EVENTS_BY_NAME
 
 bp = Blueprint("applications", __name__, url_prefix="/dossiers")
 
-# What a form posts for each event, beyond the comment (see ``_payload_from_form``).
-PAYLOAD_FIELDS = {
-    "request_changes": ("response_deadline",),
-    "propose_expert": ("expert_id", "indicative_days", "indicative_start", "indicative_end"),
-    "accept_mission": ("no_conflict",),
-}
-
-
 @bp.get("/")
 @login_required
 def index():
@@ -96,8 +88,10 @@ def detail(application_id: int):
 
 
 def _payload_from_form(event_name: str) -> dict:
+    """The event's inputs (``Event.inputs``) as the form posts them; a checkbox says "oui"."""
+    event = EVENTS_BY_NAME.get(event_name)
     payload = {}
-    for field in PAYLOAD_FIELDS.get(event_name, ()):
+    for field in event.inputs if event else ():
         if field == "no_conflict":
             payload[field] = request.form.get(field) == "oui"
         elif request.form.get(field):

@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 
 from dcol.documents.services import store_upload
 from dcol.documents.validation import UploadRefused
-from dcol.extensions import db
+from dcol.extensions import db, savepoint
 from dcol.mail import external_url, queue_mail
 from dcol.models import (
     Application,
@@ -207,7 +207,7 @@ def mark_read(application: Application, user: User, up_to: datetime | None = Non
     if marker is None:
         try:
             # Two tabs opening the thread at once may both insert: keep whichever came first.
-            with db.session.begin_nested():
+            with savepoint():
                 db.session.add(
                     ThreadReadMarker(
                         application_id=application.id, user_id=user.id, last_read_at=up_to
