@@ -9,19 +9,24 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from dcol.applications.services import ValidationFailed, create_application, update_application
 from dcol.calls.eligibility import allowed_kinds, eligibility_problems
 from dcol.extensions import db
 from dcol.finance.cofinancing import Split, rate_for, rule_in_force, split
 from dcol.i18n import PARIS
 from dcol.models import (
+    Application,
     Call,
     CallKind,
     CofinancingRule,
     Organisation,
     OrganisationKind,
     Track,
+    User,
     utcnow,
 )
+from dcol.permissions import Action, can
+from workflows.engine import Forbidden, GuardsFailed
 
 # The cost used in worked examples on a call's page.
 EXAMPLE_COST = {CallKind.DCOL: Decimal("12500.00"), CallKind.AAP: Decimal("20000.00")}
@@ -84,3 +89,22 @@ def precheck(call: Call, organisation: Organisation, track: Track | None, countr
     if not call.is_open(utcnow()):
         problems.append(_("L'appel n'est pas ouvert aux dépôts."))
     return problems + eligibility_problems(call, organisation, track, countries, departments)
+
+
+def open_dossier(call: Call, user: User, track: Track | None, countries: list[str],
+                 departments: list[str], title: str = "") -> Application:
+    """Run the pre-check for the user's organisation and, when it is eligible, create the draft
+    with its track and places (flushes only). The web form and the API both come here.
+
+    Raises ``GuardsFailed`` with the pre-check's reasons (French) when it is not eligible.
+    """
+    if not can(user, Action.APP_CREATE, call):
+        raise Forbidden(_("Seuls les membres validés d'une collectivité peuvent créer un dossier."))
+    if track is not None and track.call_id != call.id:
+        raise ValidationFailed({"track_id": _("Ce volet n'appartient pas à cet appel.")})
+    problems = precheck(call, user.organisation, track, countries, departments)
+    if problems:
+        raise GuardsFailed(_("Votre organisation ne peut pas candidater ainsi."), problems)
+    application = create_application(call, user, title=title, track=track)
+    update_application(application, user, {"countries": countries, "departments": departments})
+    return application

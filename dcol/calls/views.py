@@ -7,8 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from dcol.applications.services import create_application, update_application
-from dcol.calls.services import call_rules, open_calls, precheck
+from dcol.calls.services import call_rules, open_calls, open_dossier
 from dcol.extensions import db
 from dcol.models import Call, Track, utcnow
 from dcol.permissions import Action, can, load_or_404
@@ -54,23 +53,19 @@ def apply(call_id: int):
     problems: list[str] = []
     if form.validate_on_submit():
         track = db.session.get(Track, form.track.data)
-        countries, departments = form.countries.data, form.department_codes()
-        problems = precheck(call, current_user.organisation, track, countries, departments)
-        if not problems:
-            try:
-                application = create_application(call, current_user, track=track)
-                update_application(application, current_user,
-                                   {"countries": countries, "departments": departments})
-            except WorkflowError as error:
-                db.session.rollback()
-                problems = [error.message, *error.problems]
-            else:
-                db.session.commit()
-                flash(_("Votre dossier %(reference)s est créé. Vous pouvez le compléter à votre "
-                        "rythme : chaque section s'enregistre comme brouillon.",
-                        reference=application.reference), "success")
-                return redirect(url_for("applications.edit_section",
-                                        application_id=application.id, section="general"))
+        try:
+            application = open_dossier(call, current_user, track, form.countries.data,
+                                       form.department_codes())
+        except WorkflowError as error:
+            db.session.rollback()
+            problems = error.problems or [error.message]
+        else:
+            db.session.commit()
+            flash(_("Votre dossier %(reference)s est créé. Vous pouvez le compléter à votre "
+                    "rythme : chaque section s'enregistre comme brouillon.",
+                    reference=application.reference), "success")
+            return redirect(url_for("applications.edit_section",
+                                    application_id=application.id, section="general"))
     status = 422 if problems or form.errors else 200
     return render_template("calls/apply.html", call=call, form=form, problems=problems,
                            organisation=current_user.organisation), status

@@ -148,3 +148,24 @@ def page(request, browser, live_server, tmp_path):
             print(f"Screenshot of the failing page: {shot}")
     finally:
         context.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Opens more pages, each in a fresh context of its own (another person's browser, with
+    its own cookies), set up like ``page``; all are closed after the test."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(
+            base_url=live_server.url, locale="fr-FR", timezone_id="Europe/Paris"
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()
