@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from dcol.models import ApplicationState, CallKind
 from dcol.models.base import N_
 from dcol.permissions import Action
-from workflows import effects, guards, notifications
+from workflows import effects, guards, inputs, notifications
 
 S = ApplicationState
 BOTH = frozenset({CallKind.DCOL, CallKind.AAP})
@@ -65,7 +65,7 @@ EVENTS: tuple[Event, ...] = (
         N_("instructeur ou chargé de mission"), Action.APP_CHECK_ELIGIBILITY,
         reason_required=True, reason_label=N_("Ce qu'il faut compléter"),
         inputs=("response_deadline",),
-        guards=(guards.response_deadline_given,),
+        guards=(inputs.response_deadline_given,),
         effects=(effects.set_response_deadline,),
         notify=(notifications.to_organisation,),
     ),
@@ -129,7 +129,7 @@ EVENTS: tuple[Event, ...] = (
         N_("chargé de mission"), Action.APP_MANAGE, variants=DCOL,
         inputs=("expert_id", "indicative_days", "indicative_start", "indicative_end",
                 "explanation", "override_reason"),
-        guards=(guards.expert_chosen, guards.proposal_terms_valid, guards.expert_available),
+        guards=(inputs.expert_chosen, inputs.proposal_terms_valid, guards.expert_available),
         effects=(effects.create_proposal,),
         notify=(notifications.to_proposed_expert,),
     ),
@@ -139,7 +139,7 @@ EVENTS: tuple[Event, ...] = (
         N_("l'expert proposé"), None, variants=DCOL,
         actor_check=guards.is_proposed_expert,
         inputs=("no_conflict",),
-        guards=(guards.no_conflict_declared, guards.expert_still_available),
+        guards=(inputs.no_conflict_declared, guards.expert_still_available),
         effects=(effects.accept_proposal,),
         notify=(notifications.to_managers, notifications.to_organisation),
     ),

@@ -21,7 +21,7 @@ from dcol.models import (
     Submission,
 )
 from workflows.context import Context
-from workflows.guards import parse_database_id, parse_day, parse_days, parse_deadline
+from workflows.inputs import parse_database_id, parse_day, parse_days, parse_deadline
 
 DEPOSITED_KINDS = frozenset({DocumentKind.APPLICATION, DocumentKind.ATTACHMENT})
 

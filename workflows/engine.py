@@ -21,7 +21,7 @@ from dcol import audit
 from dcol.extensions import db, savepoint
 from dcol.models import Application, ApplicationState, AuditEvent, User, utcnow
 from dcol.permissions import Action, can
-from workflows import guards
+from workflows import inputs
 from workflows.context import Context
 from workflows.dossier import EVENTS, EVENTS_BY_NAME, STATES, Event
 from workflows.notifications import queue_for
@@ -211,7 +211,7 @@ def _check(application, event_name, actor, comment, payload, expected_version
     ctx = Context(application, event, actor, utcnow(), comment, payload,
                   from_state=application.state.value)
     # What the actor sent comes first: the other guards and the effects only see valid input.
-    input_checks = [guards.storable_input,
+    input_checks = [inputs.storable_input,
                     *(guard for guard in event.guards if getattr(guard, "checks_input", False))]
     invalid = [problem for guard in input_checks for problem in guard(ctx)]
     if invalid:
