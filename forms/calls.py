@@ -6,6 +6,7 @@ from wtforms import RadioField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Optional
 
 from dcol.i18n import country_choices
+from forms.dossier import country_picker_kw
 
 
 class PrecheckForm(FlaskForm):
@@ -24,6 +25,7 @@ class PrecheckForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.track.choices = [(track.id, track.name) for track in call.tracks]
         self.countries.choices = country_choices()
+        self.countries.render_kw = country_picker_kw()  # js/country-picker.js
 
     def department_codes(self) -> list[str]:
         raw = self.departments.data or ""

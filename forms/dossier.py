@@ -6,16 +6,17 @@ missing); only the format of what is typed is checked here.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import date
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     EmailField,
+    Field,
     FieldList,
     Form,
     FormField,
@@ -26,28 +27,66 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import (
-    DataRequired,
-    Email,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, Email, Length, Optional, StopValidation
+from wtforms.widgets import TextInput
 
 from dcol.applications import sections as s
+from dcol.applications.services import parse_amount
 from dcol.i18n import country_choices
 from dcol.models import Application, BudgetLineKind
 
-MAX_AMOUNT = Decimal("9999999999.99")
+
+class AmountField(Field):
+    """An amount in euros, read as ``dcol.applications.services.parse_amount`` reads it
+    ("12 500,50", "12500.50"...) and shown back the user's way ("12 500,50" in French). What
+    cannot be read gets that function's one message, and no other validator runs."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:  # as typed, to correct it
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return format_decimal(self.data, format="#,##0.00")
+
+    def process_formdata(self, valuelist) -> None:
+        if valuelist:
+            self.data = None
+            self.data = parse_amount(valuelist[0])  # a ValueError becomes the field's error
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:
+            raise StopValidation()
 
 
-def _money_field(label, required):
-    return DecimalField(
-        label, places=2, validators=[Optional(), NumberRange(
-            min=0, max=MAX_AMOUNT, message=_l("Le montant doit être positif."))],
-        render_kw={"inputmode": "decimal"},
-    )
+def _money_field(label, description=""):
+    return AmountField(label, [Optional()], description=description)
+
+
+# The texts of the country picker (dcol/static/js/country-picker.js), which enhances the
+# <select multiple> of countries; "{name}" and "{query}" are filled in by the script.
+def country_picker_kw() -> dict:
+    return {
+        "data-picker": "countries",
+        "data-text-hint": _l("Tapez les premières lettres d'un pays, puis choisissez-le dans la "
+                             "liste (flèches puis Entrée, ou d'un clic). Recommencez pour en "
+                             "ajouter d'autres."),
+        "data-text-chosen": _l("Pays choisis"),
+        "data-text-empty": _l("Aucun pays choisi pour l'instant."),
+        "data-text-options": _l("Pays proposés"),
+        "data-text-remove": _l("Retirer {name}"),
+        "data-text-added": _l("{name} ajouté."),
+        "data-text-removed": _l("{name} retiré."),
+        "data-text-none": _l("Aucun pays ne correspond à « {query} »."),
+    }
+
+
+COUNTRIES_HINT = _l("Maintenez Ctrl (ou Cmd) pour en choisir plusieurs.")
 
 
 def _field_for(field: s.Field, application: Application):
@@ -63,7 +102,7 @@ def _field_for(field: s.Field, application: Application):
     if field.kind == s.DATE:
         return DateField(label, [Optional()], description=description)
     if field.kind == s.MONEY:
-        return _money_field(label, field.required)
+        return _money_field(label, description)
     if field.kind == s.CHOICE:
         return SelectField(label, choices=[("", "—")] + [(k, _(v)) for k, v in field.choices],
                            validators=[Optional()], description=description)
@@ -73,7 +112,8 @@ def _field_for(field: s.Field, application: Application):
                            validators=[Optional()], description=description)
     if field.kind == s.COUNTRIES:
         return SelectMultipleField(label, choices=country_choices(), validators=[Optional()],
-                                   description=description)
+                                   description=description or COUNTRIES_HINT,
+                                   render_kw=country_picker_kw())
     if field.kind == s.DEPARTMENTS:
         return StringField(label, [Optional(), Length(max=200)], description=description)
     return TextAreaField(label, [Optional(), Length(max=20000)], description=description)
@@ -81,15 +121,11 @@ def _field_for(field: s.Field, application: Application):
 
 class BudgetLineForm(Form):
     kind = SelectField(_l("Type"), choices=[(k.value, k.label) for k in BudgetLineKind])
+    # A line's missing label or amount is said by ``replace_budget`` (an autosave leaves
+    # such a line out instead: see ``budget_lines_from``).
     label = StringField(_l("Intitulé"), [Optional(), Length(max=200)])
-    amount = DecimalField(_l("Montant (€)"), places=2, validators=[
-        Optional(), NumberRange(min=0, max=MAX_AMOUNT, message=_l("Le montant doit être positif."))],
-        render_kw={"inputmode": "decimal"})
+    amount = AmountField(_l("Montant (€)"), [Optional()])
     is_eligible = BooleanField(_l("Dépense éligible"), default=True)
-
-    def validate_label(self, field):
-        if self.amount.data is not None and not (field.data or "").strip():
-            raise ValidationError(_("Indiquez l'intitulé de cette ligne."))
 
 
 def section_form(application: Application, section: s.Section, formdata=None) -> FlaskForm:
@@ -107,8 +143,6 @@ def section_form(application: Application, section: s.Section, formdata=None) ->
         if field.kind == s.DEPARTMENTS:
             value = ", ".join(value or [])
         elif field.kind == s.DATE and value:
-            from datetime import date
-
             value = date.fromisoformat(value)
         data[field.key] = value
     if section.has_budget:
@@ -118,6 +152,19 @@ def section_form(application: Application, section: s.Section, formdata=None) ->
             for line in application.budget_lines
         ] + [{"kind": BudgetLineKind.EXPENSE.value, "is_eligible": True}]
     return form_class(formdata=None, data=data)
+
+
+def form_errors(form) -> dict[str, str]:
+    """The form's errors by the name of the field as posted (``lines-0-amount`` for a budget
+    line's amount), one text each."""
+    errors = {}
+    for field in form:
+        if isinstance(field, FieldList):
+            for entry in field:
+                errors.update(form_errors(entry.form))
+        elif field.errors:
+            errors[field.name] = " ".join(str(message) for message in field.errors)
+    return errors
 
 
 def changes_from(form, section: s.Section) -> dict:
@@ -145,16 +192,47 @@ def changes_from(form, section: s.Section) -> dict:
     return changes
 
 
-def budget_lines_from(form) -> list[dict]:
-    """The lines typed in the budget table, leaving out the empty ones. (A line's fields are read
-    through ``entry.form``: a ``FormField`` has a ``label`` of its own.)"""
-    lines = [entry.form for entry in form.lines]
-    return [
-        {"kind": line.kind.data, "label": (line.label.data or "").strip(),
-         "amount": line.amount.data, "is_eligible": bool(line.is_eligible.data)}
-        for line in lines
-        if line.amount.data is not None or (line.label.data or "").strip()
-    ]
+def _is_blank_line(line) -> bool:
+    return line.amount.data is None and not (line.label.data or "").strip()
+
+
+def _is_complete_line(line) -> bool:
+    return line.amount.data is not None and bool((line.label.data or "").strip())
+
+
+def budget_lines_from(form, *, skip_incomplete: bool = False) -> list[dict]:
+    """The lines typed in the budget table, leaving out the empty ones and, with
+    ``skip_incomplete`` (an autosave while a line is being typed), those without a label or an
+    amount. Each line says its ``row`` in the table. (A line's fields are read through
+    ``entry.form``: a ``FormField`` has a ``label`` of its own.)"""
+    lines = []
+    for row, entry in enumerate(form.lines):
+        line = entry.form
+        if _is_blank_line(line) or skip_incomplete and not _is_complete_line(line):
+            continue
+        lines.append({"kind": line.kind.data, "label": (line.label.data or "").strip(),
+                      "amount": line.amount.data, "is_eligible": bool(line.is_eligible.data),
+                      "row": row})
+    return lines
+
+
+def incomplete_budget_lines(form) -> int:
+    """How many lines of the table are half typed (a label without an amount, or the reverse)."""
+    return sum(not _is_blank_line(entry.form) and not _is_complete_line(entry.form)
+               for entry in form.lines)
+
+
+def budget_errors_by_row(errors: dict[str, str], lines: list[dict]) -> dict[str, str]:
+    """``replace_budget``'s errors (``lines-<index in lines>-<field>``) keyed by the row of the
+    table they are about (``lines-<row>-<field>``), as the form names its fields."""
+    by_row = {}
+    for key, message in errors.items():
+        prefix, _sep, rest = key.partition("-")
+        index, _sep, name = rest.partition("-")
+        if prefix == "lines" and index.isdigit() and int(index) < len(lines):
+            key = f"lines-{lines[int(index)]['row']}-{name}"
+        by_row[key] = message
+    return by_row
 
 
 class EditorForm(FlaskForm):

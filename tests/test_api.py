@@ -29,6 +29,17 @@ class ApiClient:
     def patch(self, path, json):
         return self.client.patch(f"/api/v1{path}", headers=self.headers, json=json)
 
+    def put(self, path, json):
+        return self.client.put(f"/api/v1{path}", headers=self.headers, json=json)
+
+    def delete(self, path):
+        return self.client.delete(f"/api/v1{path}", headers=self.headers)
+
+    def upload(self, path, data):
+        """A multipart/form-data POST (files as ``(BytesIO, name)`` pairs)."""
+        return self.client.post(f"/api/v1{path}", headers=self.headers, data=data,
+                                content_type="multipart/form-data")
+
     def fire(self, application_id, event, comment="", payload=None, version=None):
         if version is None:  # the version read, which the API requires
             current = self.get(f"/applications/{application_id}")
@@ -68,7 +79,7 @@ def test_create_read_update_and_list(client, world):
     call, cast = world
     api = ApiClient(client, cast.signatory)
     response = api.post("/applications", {"call_id": call.id, "track_id": call.tracks[0].id,
-                                          "title": "Stratégie internationale"})
+                                          "countries": ["SN"], "title": "Stratégie internationale"})
     assert response.status_code == 201, response.json
     body = response.json
     assert body["reference"] == f"{call.code}-0001" and body["state"] == "draft"
@@ -93,7 +104,8 @@ def test_create_read_update_and_list(client, world):
 def test_update_refuses_invalid_input_in_french_and_keeps_nothing(client, world):
     call, cast = world
     api = ApiClient(client, cast.signatory)
-    created = api.post("/applications", {"call_id": call.id, "title": "Titre"}).json
+    created = api.post("/applications", {"call_id": call.id, "track_id": call.tracks[0].id,
+                                         "countries": ["SN"], "title": "Titre"}).json
     response = api.patch(f"/applications/{created['id']}", {
         "version": created["version"], "summary": "Nouveau résumé", "countries": ["XX"],
         "estimated_cost": "-5",
@@ -113,7 +125,8 @@ def test_update_refuses_invalid_input_in_french_and_keeps_nothing(client, world)
 def test_update_with_stale_version_answers_412(client, world):
     call, cast = world
     api = ApiClient(client, cast.signatory)
-    created = api.post("/applications", {"call_id": call.id, "title": "Titre"}).json
+    created = api.post("/applications", {"call_id": call.id, "track_id": call.tracks[0].id,
+                                         "countries": ["SN"], "title": "Titre"}).json
     assert api.patch(f"/applications/{created['id']}",
                      {"version": created["version"], "title": "Un"}).status_code == 200
     response = api.patch(f"/applications/{created['id']}",
@@ -187,27 +200,38 @@ def test_whole_journey_through_the_api(client, app, smtp_server, kind):
     cast = ws.make_cast(call)
     db.session.commit()
     applicant = ApiClient(client, cast.signatory)
+    places = ["VN"] if kind is CallKind.DCOL else ["AM"]
+    eligibility = applicant.post(f"/calls/{call.id}/eligibility",
+                                 {"track_id": call.tracks[0].id, "countries": places}).json
+    assert eligibility == {"eligible": True, "problems": []}
     created = applicant.post("/applications", {"call_id": call.id, "track_id": call.tracks[0].id,
+                                               "countries": places,
                                                "title": "Projet pilote eau potable"}).json
     application = db.session.get(Application, created["id"])
     data = ws.DCOL_DATA if kind is CallKind.DCOL else ws.AAP_DATA
     changes = {"version": created["version"], "summary": "Appui", "data": data,
-               "countries": ["VN"] if kind is CallKind.DCOL else ["AM"], "estimated_cost": "12500.00"}
+               "estimated_cost": "12500.00"}
     if kind is CallKind.AAP:
         changes["requested_amount"] = "8000.00"
-    assert applicant.patch(f"/applications/{application.id}", changes).status_code == 200
-    db.session.expire_all()
-    # Documents, budget and cofinancing estimate: later issues' screens, written here directly.
-    ws.attach(application, cast.signatory, requirement=call.document_requirements[0])
+    updated = applicant.patch(f"/applications/{application.id}", changes)
+    assert updated.status_code == 200
     if kind is CallKind.AAP:
-        from decimal import Decimal
+        budget = applicant.put(f"/applications/{application.id}/budget", {
+            "version": updated.json["version"], "lines": [
+                {"kind": "expense", "label": "Résidences", "amount": "8000.00"},
+                {"kind": "income", "label": "Subvention", "amount": "8000.00"},
+            ]})
+        assert budget.status_code == 200, budget.json
+    from io import BytesIO
 
-        from dcol.models import BudgetLine, BudgetLineKind
+    from tests.document_files import pdf_bytes
 
-        application.budget_lines.extend([
-            BudgetLine(kind=BudgetLineKind.EXPENSE, label="Résidences", amount=Decimal("8000")),
-            BudgetLine(kind=BudgetLineKind.INCOME, label="Subvention", amount=Decimal("8000")),
-        ])
+    uploaded = applicant.upload(f"/applications/{application.id}/documents", {
+        "file": (BytesIO(pdf_bytes()), "deliberation.pdf"),
+        "requirement": call.document_requirements[0].code})
+    assert uploaded.status_code == 201, uploaded.json
+    db.session.expire_all()
+    # The cofinancing estimate: a later issue's computation, written here directly.
     from decimal import Decimal
 
     application.estimated_cofinancing = Decimal("10000.00")

@@ -27,6 +27,26 @@ def test_readme_gives_the_two_commands():
     assert "dcol-demo-2026" in README
 
 
+def test_readme_lists_the_demo_accounts_of_the_code():
+    from dcol.demo import DEMO_ACCOUNTS
+
+    for _, email, full_name in DEMO_ACCOUNTS:
+        assert f"`{email}` | {full_name}" in README
+
+
+def test_readme_api_table_names_real_endpoints(client):
+    """Each path of the README's API table is in the OpenAPI document (and the reverse)."""
+    section = README.split("## JSON API", 1)[1].split("\n## ", 1)[0]
+    written = {
+        re.sub(r"\{[^}]+\}", "{}", path)
+        for row in re.findall(r"^\| (`.*?) \|", section, re.M)
+        for path in re.findall(r"`(?:[A-Z]+ )?(/[^`]*)`", row)
+    }
+    documented = {re.sub(r"\{[^}]+\}", "{}", p.removeprefix("/api/v1"))
+                  for p in client.get("/api/v1/openapi.json").json["paths"]}
+    assert written == documented
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

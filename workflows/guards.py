@@ -11,7 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from dcol.applications.sections import budget_problems, missing_fields
+from dcol.applications.sections import budget_problems, missing_documents, missing_fields
 from dcol.calls.eligibility import eligibility_problems
 from dcol.extensions import db
 from dcol.i18n import format_moment
@@ -27,8 +27,6 @@ from dcol.models import (
     ConflictStatus,
     Deliverable,
     DeliverableState,
-    Document,
-    DocumentRequirement,
     Envelope,
     Expert,
     ExpertConflict,
@@ -105,30 +103,9 @@ def required_fields(ctx: Context) -> list[str]:
 
 
 def required_documents(ctx: Context) -> list[str]:
-    app = ctx.application
-    requirements = db.session.scalars(
-        sa.select(DocumentRequirement)
-        .where(
-            DocumentRequirement.call_id == app.call_id,
-            DocumentRequirement.is_required.is_(True),
-            sa.or_(
-                DocumentRequirement.track_id.is_(None),
-                DocumentRequirement.track_id == app.track_id,
-            ),
-        )
-        .order_by(DocumentRequirement.position)
-    ).all()
-    provided = set(
-        db.session.scalars(
-            sa.select(Document.requirement_id).where(
-                Document.application_id == app.id, Document.replaced_by_id.is_(None)
-            )
-        )
-    )
     return [
         _("Pièce obligatoire manquante : « %(label)s ».", label=requirement.label)
-        for requirement in requirements
-        if requirement.id not in provided
+        for requirement in missing_documents(ctx.application)
     ]
 
 

@@ -8,6 +8,8 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 
 from dcol.extensions import csrf
 
@@ -103,16 +105,27 @@ def init_app(app) -> None:
     api.register_converter(
         DatabaseId, lambda converter: {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
     )
-    from dcol.api import views
+    from dcol.api import content, views  # noqa: F401  (their routes join the blueprint)
 
     api.register_blueprint(views.blp)
     csrf.exempt(views.blp)
     app.register_blueprint(views.docs_bp)
 
 
+class Parser(FlaskParser):
+    def load_files(self, req, schema):
+        """A multipart body's files and its other fields, read by one schema (documented as
+        one multipart/form-data body)."""
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+
 def make_blueprint() -> Blueprint:
-    blp = Blueprint("api", __name__, url_prefix="/api/v1",
-                    description="Appels et dossiers")
+    blp = ApiBlueprint("api", __name__, url_prefix="/api/v1",
+                       description="Appels et dossiers")
 
     @blp.before_request
     def authenticate():

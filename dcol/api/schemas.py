@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from dcol.models import ApplicationState, CallKind
+from dcol.models import ApplicationState, BudgetLineKind, CallKind
 
 
 class StrictSchema(Schema):
@@ -46,6 +47,13 @@ class EventViewSchema(Schema):
     unmet = fields.List(fields.Str(), metadata={"description": "Ce qui manque encore (français)."})
 
 
+class BudgetLineOutSchema(Schema):
+    kind = fields.Enum(BudgetLineKind, by_value=True)
+    label = fields.Str()
+    amount = fields.Decimal(as_string=True)
+    is_eligible = fields.Bool()
+
+
 class ApplicationSchema(Schema):
     id = fields.Int()
     reference = fields.Str()
@@ -67,12 +75,14 @@ class ApplicationSchema(Schema):
     response_deadline = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    budget_lines = fields.List(fields.Nested(BudgetLineOutSchema), metadata={
+        "description": "Appels à projets : le budget prévisionnel (dépenses et recettes)."})
     allowed_events = fields.List(fields.Nested(EventViewSchema))
 
 
 class ApplicationSummarySchema(ApplicationSchema):
     class Meta:
-        exclude = ("allowed_events", "data")
+        exclude = ("allowed_events", "data", "budget_lines")
 
 
 class ApplicationPageSchema(Schema):
@@ -93,9 +103,30 @@ class ApplicationQuerySchema(Schema):
     per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
 
 
-class ApplicationCreateSchema(StrictSchema):
-    call_id = fields.Int(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    track_id = fields.Int(validate=validate.Range(min=1, max=2**31 - 1), allow_none=True)
+ID = validate.Range(min=1, max=2**31 - 1)
+
+
+class EligibilityRequestSchema(StrictSchema):
+    """The pre-check's answers: the track and the places of the action."""
+
+    track_id = fields.Int(validate=ID, allow_none=True, load_default=None)
+    countries = fields.List(fields.Str(validate=validate.Length(equal=2)), required=True,
+                            validate=validate.Length(min=1, max=250),
+                            metadata={"description": "Codes ISO 3166-1 alpha-2 des pays."})
+    departments = fields.List(fields.Str(validate=validate.Length(min=2, max=3)),
+                              load_default=list, validate=validate.Length(max=110),
+                              metadata={"description": "Départements concernés en France."})
+
+
+class EligibilitySchema(Schema):
+    eligible = fields.Bool()
+    problems = fields.List(fields.Str(), metadata={"description": "Pourquoi pas, en français."})
+
+
+class ApplicationCreateSchema(EligibilityRequestSchema):
+    """A new draft: the call, then the pre-check's answers (refused with its reasons, 409)."""
+
+    call_id = fields.Int(required=True, validate=ID)
     title = fields.Str(validate=validate.Length(max=300), load_default="")
 
 
@@ -188,6 +219,63 @@ class DocumentSchema(Schema):
     uploaded_at = fields.AwareDateTime()
     is_current = fields.Bool()
     requirement = fields.Str(allow_none=True)
+
+
+class BudgetLineSchema(StrictSchema):
+    kind = fields.Enum(BudgetLineKind, by_value=True, required=True)
+    label = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    amount = fields.Decimal(required=True, allow_nan=False, as_string=True, metadata={
+        "description": "En euros, deux décimales au plus, positif."})
+    is_eligible = fields.Bool(load_default=True)
+
+
+class BudgetSchema(StrictSchema):
+    version = fields.Int(required=True, validate=ID,
+                         metadata={"description": "La version lue ; périmée : 412."})
+    lines = fields.List(fields.Nested(BudgetLineSchema), required=True,
+                        validate=validate.Length(max=200))
+
+
+class DocumentUploadSchema(StrictSchema):
+    """A multipart body: the file and, for an item of the call's checklist, its code."""
+
+    file = Upload(required=True)
+    requirement = fields.Str(validate=validate.Length(max=40), load_default="", metadata={
+        "description": "Le code de la pièce demandée (liste de l'appel) ; vide : pièce libre."})
+
+
+class PersonSchema(Schema):
+    id = fields.Int()
+    full_name = fields.Str()
+
+
+class EditorsSchema(Schema):
+    author = fields.Nested(PersonSchema, allow_none=True)
+    co_editors = fields.List(fields.Nested(PersonSchema))
+    signatories = fields.List(fields.Nested(PersonSchema))
+    candidates = fields.List(fields.Nested(PersonSchema), metadata={
+        "description": "Les membres qui peuvent être désignés co-rédacteurs."})
+
+
+class EditorRequestSchema(StrictSchema):
+    user_id = fields.Int(required=True, validate=ID)
+
+
+class MessageSchema(Schema):
+    id = fields.Int()
+    author = fields.Str()
+    side = fields.Str(metadata={"description": "Au nom de qui écrit l'auteur."})
+    body = fields.Str()
+    created_at = fields.AwareDateTime()
+    unread = fields.Bool()
+    attachments = fields.List(fields.Nested(DocumentSchema))
+
+
+class MessagePostSchema(StrictSchema):
+    """A multipart body: the message and its attachments (``attachments``, repeated)."""
+
+    body = fields.Str(required=True, validate=validate.Length(max=20000))
+    attachments = fields.List(Upload(), load_default=list)
 
 
 class ProblemSchema(Schema):

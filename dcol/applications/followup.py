@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from dcol.applications.sections import sections_for
-from dcol.models import Application, ApplicationState, CallKind, Submission
+from dcol.applications import sections as s
+from dcol.extensions import db
+from dcol.i18n import country_name, format_day, format_money
+from dcol.models import (
+    Application,
+    ApplicationState,
+    AuditEvent,
+    BudgetLineKind,
+    CallKind,
+    Submission,
+)
 
 S = ApplicationState
 
@@ -46,6 +57,20 @@ def next_step(application: Application) -> NextStep | None:
     return steps.get(state)
 
 
+def changes_asked(application: Application) -> str | None:
+    """What Cités Unies France asked to complete (the reason of the last request for changes),
+    while the dossier waits for it."""
+    if application.state is not S.CHANGES_REQUESTED:
+        return None
+    return db.session.scalar(
+        sa.select(AuditEvent.comment)
+        .where(AuditEvent.application_id == application.id,
+               AuditEvent.event == "request_changes")
+        .order_by(AuditEvent.sequence.desc())
+        .limit(1)
+    ) or None
+
+
 @dataclass(frozen=True)
 class Change:
     label: str
@@ -53,29 +78,75 @@ class Change:
     after: str
 
 
+def _shown(field: s.Field, raw, application: Application) -> str:
+    """An answer of a deposit as the dossier's pages show it (names, not codes; French amounts
+    and dates)."""
+    if raw is None or raw == "" or raw == []:
+        return ""
+    if field.kind == s.TRACK:
+        track = next((t for t in application.call.tracks if t.code == raw), None)
+        return track.name if track else str(raw)
+    if field.kind == s.COUNTRIES:
+        return ", ".join(country_name(code) for code in raw)
+    if isinstance(raw, list):
+        return ", ".join(str(item) for item in raw)
+    if field.kind == s.MONEY:
+        try:
+            return format_money(Decimal(str(raw)))
+        except InvalidOperation:
+            return str(raw)
+    if field.kind == s.DATE:
+        try:
+            return format_day(date.fromisoformat(str(raw)))
+        except ValueError:
+            return str(raw)
+    if field.kind == s.CHOICE:
+        return next((_(label) for code, label in field.choices if code == raw), str(raw))
+    return str(raw)
+
+
+def _budget_line(line: dict) -> str:
+    """``Dépense éligible — Résidences : 10 000,00 €`` (eligibility says something of expenses
+    only)."""
+    kind = BudgetLineKind(line["kind"])
+    if kind is BudgetLineKind.INCOME:
+        what = kind.label
+    elif line.get("eligible", True):
+        what = _("Dépense éligible")
+    else:
+        what = _("Dépense non éligible")
+    return f"{what} — {line['label']} : {format_money(Decimal(str(line['amount'])))}"
+
+
 def _flat(content: dict, application: Application) -> dict[str, tuple[str, str]]:
     """Each answer of a deposit by key, with its label, as text."""
     values: dict[str, tuple[str, str]] = {}
     data = content.get("data", {})
-    for section in sections_for(application):
+    for section in s.sections_for(application):
         for field in section.fields:
-            key = field.key if field.key != "track" else "track"
-            if field.key in {"title", "summary", "track", "countries", "departments",
-                             "estimated_cost", "requested_amount"}:
-                raw = content.get(key)
+            if field.key in s.COLUMN_FIELDS:
+                raw = content.get(field.key)
             else:
                 raw = data.get(section.key, {}).get(field.key)
-            if isinstance(raw, list):
-                raw = ", ".join(raw)
-            values[f"{section.key}.{field.key}"] = (_(field.label), "" if raw is None else str(raw))
-    budget = "; ".join(f"{line['label']} {line['amount']}" for line in content.get("budget", []))
-    values["budget"] = (_("Budget prévisionnel"), budget)
+            values[f"{section.key}.{field.key}"] = (_(field.label),
+                                                    _shown(field, raw, application))
+    if application.call.kind is CallKind.AAP or content.get("budget"):
+        budget = "\n".join(_budget_line(line) for line in content.get("budget", []))
+        values["budget"] = (_("Budget prévisionnel"), budget)
     return values
+
+
+@dataclass(frozen=True)
+class Replacement:
+    label: str  # the checklist item's
+    before: dict  # the deposited documents, as kept in ``Submission.content``
+    after: dict
 
 
 def submission_changes(application: Application, previous: Submission,
                        current: Submission) -> dict:
-    """Answers that changed, and documents added, removed or replaced, between two deposits."""
+    """Answers that changed, and documents added, removed or replaced (a checklist item whose
+    file changed), between two deposits."""
     before, after = _flat(previous.content, application), _flat(current.content, application)
     answers = [
         Change(label, before.get(key, ("", ""))[1], value)
@@ -84,8 +155,15 @@ def submission_changes(application: Application, previous: Submission,
     ]
     old_docs = {doc["sha256"]: doc for doc in previous.content.get("documents", [])}
     new_docs = {doc["sha256"]: doc for doc in current.content.get("documents", [])}
-    return {
-        "answers": answers,
-        "added": [doc for sha, doc in new_docs.items() if sha not in old_docs],
-        "removed": [doc for sha, doc in old_docs.items() if sha not in new_docs],
-    }
+    added = [doc for sha, doc in new_docs.items() if sha not in old_docs]
+    removed = [doc for sha, doc in old_docs.items() if sha not in new_docs]
+    labels = {item.code: item.label for item in application.call.document_requirements}
+    replaced = []
+    for doc in list(added):
+        code = doc.get("requirement")
+        old = next((o for o in removed if code is not None and o.get("requirement") == code), None)
+        if old is not None:
+            replaced.append(Replacement(labels.get(code, code), old, doc))
+            added.remove(doc)
+            removed.remove(old)
+    return {"answers": answers, "added": added, "removed": removed, "replaced": replaced}

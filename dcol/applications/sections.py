@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dcol.documents.services import requirements_for
 from dcol.models import Application, BudgetLineKind, CallKind
 from dcol.models.base import N_
 
@@ -172,8 +173,22 @@ def missing_fields(application: Application) -> list[tuple[Section, Field]]:
     ]
 
 
-def completeness(application: Application) -> list[tuple[Section, int, int]]:
-    """For each section: how many required fields are filled, out of how many."""
+@dataclass(frozen=True)
+class Completeness:
+    """What the dossier's menu says of each page: iterating gives, for each section, how many
+    required fields are filled out of how many; ``documents`` says how many of the documents the
+    call requires are provided, out of how many."""
+
+    sections: list[tuple[Section, int, int]]
+    documents: tuple[int, int]
+
+    def __iter__(self):
+        return iter(self.sections)
+
+
+def completeness(application: Application) -> Completeness:
+    """For each section: how many required fields are filled, out of how many; and the
+    required documents provided."""
     missing = {(s.key, f.key) for s, f in missing_fields(application)}
     result = []
     for section in sections_for(application):
@@ -183,7 +198,23 @@ def completeness(application: Application) -> list[tuple[Section, int, int]]:
             required.append(None)
             filled += not budget_problems(application)
         result.append((section, filled, len(required)))
-    return result
+    return Completeness(result, required_documents(application))
+
+
+def missing_documents(application: Application) -> list:
+    """The call's required documents for this dossier (its track's too) without a current file,
+    in the checklist's order: what the ``submit`` guard refuses and the menu's badge counts."""
+    provided = {document.requirement_id for document in application.documents
+                if document.is_current and document.requirement_id is not None}
+    return [item for item in requirements_for(application)
+            if item.is_required and item.id not in provided]
+
+
+def required_documents(application: Application) -> tuple[int, int]:
+    """How many of the documents the call requires of this dossier have a current file, out of
+    how many."""
+    required = sum(item.is_required for item in requirements_for(application))
+    return required - len(missing_documents(application)), required
 
 
 def budget_totals(application: Application) -> dict:

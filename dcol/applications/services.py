@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 import pycountry
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 
 from dcol import audit
 from dcol.extensions import db
@@ -97,21 +99,51 @@ def _text(value, field: str, errors: dict, limit: int = MAX_TEXT) -> str | None:
     return value.strip()
 
 
-def _amount(value, field: str, errors: dict) -> Decimal | None:
-    if value in (None, ""):
+MAX_AMOUNT = Decimal("9999999999.99")
+# What people type or paste between thousands: spaces, no-break spaces (French formatting puts
+# a narrow one), thin spaces.
+_THOUSANDS_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
+_NUMBER = re.compile(r"-?(?:\d+(?:\.(\d*))?|\.(\d+))")
+
+
+def parse_amount(value) -> Decimal | None:
+    """An amount in euros as people type it: ``12 500,50`` (French, with ordinary or no-break
+    spaces), ``12500.50``, ``12,500.50`` (when both separators appear, the last one marks the
+    cents), or a number. Returns it to the cent, None when empty; raises ``ValueError`` with one
+    French message when it is not an amount."""
+    if value is None or isinstance(value, str) and not value.strip():
         return None
+    if isinstance(value, bool):
+        raise ValueError(_("Montant invalide : indiquez un nombre en euros, par exemple 12 500,00."))
+    text = _THOUSANDS_SPACES.sub("", str(value))
+    if "," in text and "." in text:
+        grouping = "," if text.rfind(",") < text.rfind(".") else "."
+        text = text.replace(grouping, "")
+    text = text.replace(",", ".")
+    match = _NUMBER.fullmatch(text)
+    if match is None:
+        raise ValueError(_("Montant invalide : indiquez un nombre en euros, par exemple 12 500,00."))
+    # Counted on the text: "8,000" is refused rather than silently read as 8 euros.
+    if len(match.group(1) or match.group(2) or "") > 2:
+        raise ValueError(_("Montant invalide : deux décimales au plus (les centimes)."))
     try:
-        amount = Decimal(str(value).replace(" ", "").replace("\u202f", "").replace(",", "."))
-    except InvalidOperation:
-        errors[field] = _("Montant invalide : indiquez un nombre en euros, par exemple 12500,00.")
-        return None
-    if not amount.is_finite() or amount < 0 or amount > Decimal("9999999999.99"):
-        errors[field] = _("Montant invalide : il doit être positif.")
-        return None
-    if amount != amount.quantize(Decimal("0.01")):
-        errors[field] = _("Montant invalide : deux décimales au plus (les centimes).")
-        return None
+        amount = Decimal(text)
+    except InvalidOperation as error:  # pragma: no cover - the pattern lets only numbers through
+        raise ValueError(_("Montant invalide.")) from error
+    if amount < 0:
+        raise ValueError(_("Montant invalide : il doit être positif."))
+    if amount > MAX_AMOUNT:
+        raise ValueError(_("Montant invalide : il est trop élevé."))
     return amount.quantize(Decimal("0.01"))
+
+
+def _amount(value, field: str, errors: dict) -> Decimal | None:
+    """``parse_amount``, its message put into ``errors[field]``."""
+    try:
+        return parse_amount(value)
+    except ValueError as error:
+        errors[field] = str(error)
+        return None
 
 
 def _codes(value, field: str, errors: dict, valid) -> list[str] | None:
@@ -161,6 +193,28 @@ def _data(value, errors: dict) -> dict | None:
     return value
 
 
+def _check_version(application: Application, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != application.version:
+        raise StaleVersion(
+            _("Le dossier a été modifié depuis que vous l'avez ouvert. Rechargez-le : vos "
+              "modifications n'ont pas été enregistrées.")
+        )
+
+
+def _flush_dossier() -> None:
+    """Flush the dossier's changes. Its version is checked by the UPDATE itself: when someone
+    saved it since it was read (two saves racing), nothing is written and ``StaleVersion`` says
+    so, as the version check does before writing."""
+    # Worded before flushing: after a failed flush the session is unusable until rolled back,
+    # and choosing the language may need to read the user from the database.
+    message = _("Le dossier a été modifié entre-temps par un autre enregistrement. Rechargez-le : "
+                "vos modifications n'ont pas été enregistrées.")
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise StaleVersion(message) from error
+
+
 def update_application(application: Application, user: User, changes: dict,
                        expected_version: int | None = None) -> Application:
     """Change the dossier's content while it is editable; all or nothing (flushes only)."""
@@ -172,11 +226,7 @@ def update_application(application: Application, user: User, changes: dict,
         )
     if not can(user, Action.APP_EDIT, application):
         raise Forbidden(_("Vous n'êtes pas autorisé à modifier ce dossier."))
-    if expected_version is not None and expected_version != application.version:
-        raise StaleVersion(
-            _("Le dossier a été modifié depuis que vous l'avez ouvert. Rechargez-le : vos "
-              "modifications n'ont pas été enregistrées.")
-        )
+    _check_version(application, expected_version)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     errors: dict[str, str] = {
         field: _("Ce champ n'existe pas ou n'est pas modifiable.") for field in sorted(unknown)
@@ -212,15 +262,17 @@ def update_application(application: Application, user: User, changes: dict,
     for field, value in clean.items():
         setattr(application, field, value)
     application.updated_at = utcnow()
-    db.session.flush()
+    _flush_dossier()
     return application
 
 
-def replace_budget(application: Application, user: User, lines: list[dict]) -> None:
+def replace_budget(application: Application, user: User, lines: list[dict],
+                   expected_version: int | None = None) -> None:
     """Replace the call-for-projects budget with ``lines`` (kind, label, amount, is_eligible);
     all or nothing (flushes only)."""
     if not can(user, Action.APP_EDIT, application):
         raise Forbidden(_("Vous n'êtes pas autorisé à modifier ce dossier."))
+    _check_version(application, expected_version)
     errors: dict[str, str] = {}
     clean = []
     for index, line in enumerate(lines):
@@ -244,7 +296,7 @@ def replace_budget(application: Application, user: User, lines: list[dict]) -> N
         raise ValidationFailed(errors)
     application.budget_lines[:] = clean
     application.updated_at = utcnow()
-    db.session.flush()
+    _flush_dossier()
 
 
 def visible_applications_query(user: User, *, call_id: int | None = None,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from dcol import audit
 from dcol.applications import sections
 from dcol.applications.editors import add_editor, check_may_manage, editors_of, remove_editor
-from dcol.applications.followup import next_step, submission_changes
+from dcol.applications.followup import changes_asked, next_step, submission_changes
 from dcol.applications.services import (
     ValidationFailed,
     replace_budget,
@@ -22,7 +22,15 @@ from dcol.applications.services import (
 from dcol.extensions import db
 from dcol.models import Application, ApplicationState, Call, Expert, Submission, User
 from dcol.permissions import Action, can, is_member_of, load_or_404, visible_calls
-from forms.dossier import EditorForm, budget_lines_from, changes_from, section_form
+from forms.dossier import (
+    EditorForm,
+    budget_errors_by_row,
+    budget_lines_from,
+    changes_from,
+    form_errors,
+    incomplete_budget_lines,
+    section_form,
+)
 from workflows import engine
 from workflows.dossier import EVENTS_BY_NAME
 
@@ -74,7 +82,6 @@ def _render_detail(application: Application, *, failed: str | None = None,
         values=values or {},
         next_step=next_step(application),
         can_edit=can(current_user, Action.APP_EDIT, application),
-        completeness=sections.completeness(application),
         editors=editors,
         editor_form=editor_form,
     ), status
@@ -189,34 +196,40 @@ def edit_section(application_id: int, section: str):
         return _render_section(application, definition, form)
 
     form = section_form(application, definition, formdata=request.form)
+    autosave = _wants_json()
     errors: dict[str, str] = {}
+    incomplete_lines = 0
     if form.validate():
+        lines: list[dict] = []
         try:
             update_application(application, current_user, changes_from(form, definition),
                                expected_version=int(form.version.data or 0) or None)
             if definition.has_budget:
-                replace_budget(application, current_user, budget_lines_from(form))
+                # An autosave while a line is half typed saves the rest; a button refuses it.
+                lines = budget_lines_from(form, skip_incomplete=autosave)
+                incomplete_lines = incomplete_budget_lines(form) if autosave else 0
+                replace_budget(application, current_user, lines)
             db.session.commit()
         except ValidationFailed as error:
             db.session.rollback()
-            errors = error.errors
+            errors = budget_errors_by_row(error.errors, lines)
         except engine.WorkflowError as error:
             db.session.rollback()
-            if _wants_json():
+            if autosave:
                 return jsonify(error=error.message), error.status
             flash(error.message, "error")
             return _render_section(application, definition, form, status=error.status)
     else:
-        errors = {name: " ".join(str(e) for e in messages) if isinstance(messages, list) else
-                  str(messages) for name, messages in form.errors.items()}
+        errors = form_errors(form)
     if errors:
         db.session.rollback()
         application = load_or_404(Application, application_id, Action.APP_VIEW)
-        if _wants_json():
+        if autosave:
             return jsonify(error=_("Certaines informations sont invalides."), errors=errors), 422
         return _render_section(application, definition, form, errors=errors, status=422)
-    if _wants_json():
+    if autosave:
         return jsonify(version=application.version, saved_at=application.updated_at.isoformat(),
+                       incomplete_lines=incomplete_lines,
                        completeness=[{"section": sec.key, "filled": filled, "required": total}
                                      for sec, filled, total in sections.completeness(application)])
     flash(_("Section enregistrée."), "success")
@@ -234,6 +247,9 @@ def _render_section(application, definition, form, errors=None, status=200):
     all_sections = sections.sections_for(application)
     position = all_sections.index(definition)
     following = all_sections[position + 1].key if position + 1 < len(all_sections) else "depot"
+    # After a refusal the form shows what was typed, to be saved again: with the version the
+    # dossier has now, not the one posted (which an autosave may have moved on meanwhile).
+    form.version.data = application.version
     return render_template(
         "applications/section.html", application=application, section=definition, form=form,
         errors=errors or {}, completeness=sections.completeness(application),
@@ -242,6 +258,8 @@ def _render_section(application, definition, form, errors=None, status=200):
         following=following,
         totals=sections.budget_totals(application) if definition.has_budget else None,
         budget_problems=sections.budget_problems(application) if definition.has_budget else [],
+        changes_asked=changes_asked(application),
+        stale=status == 412,
     ), status
 
 
@@ -258,6 +276,7 @@ def deposit(application_id: int):
         unmet=engine.unmet_guards(submit, application, current_user),
         may_submit=submit in engine.available_events(application, current_user),
         totals=sections.budget_totals(application),
+        changes_asked=changes_asked(application),
     )
 
 

@@ -9,6 +9,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from dcol.applications.followup import changes_asked
 from dcol.applications.sections import completeness
 from dcol.documents.services import (
     UploadForbidden,
@@ -56,6 +57,7 @@ def _render_index(
         form=form or UploadForm(),
         can_upload=can(current_user, Action.APP_EDIT, application),
         completeness=completeness(application),
+        changes_asked=changes_asked(application),
         accept=ACCEPT,
         allowed=allowed_labels(),
         max_mb=current_app.config["MAX_UPLOAD_MB"],
