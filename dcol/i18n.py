@@ -16,6 +16,7 @@ from babel.units import format_unit
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
+from wtforms.i18n import messages_path as wtforms_messages_path
 
 from dcol.extensions import babel
 
@@ -41,10 +42,13 @@ def init_app(app) -> None:
         compile_catalogs(translations)
     except OSError:  # a read-only install ships compiled catalogs
         app.logger.warning("Could not compile the translation catalogs in %s", translations)
+    # WTForms' own messages ("Not a valid choice.") come from its catalogs (domain "wtforms"),
+    # merged with ours: the forms read them through Flask-Babel (see ``forms.base``).
     babel.init_app(
         app,
         locale_selector=select_locale,
-        default_translation_directories=str(app.root_path + "/translations"),
+        default_domain="messages;wtforms",
+        default_translation_directories=f"{translations};{wtforms_messages_path()}",
     )
     app.jinja_env.filters.update(
         money=format_money,

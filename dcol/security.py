@@ -37,6 +37,7 @@ ERROR_TITLES = {
     429: N_("Trop de tentatives"),
     500: N_("Erreur interne"),
 }
+DEFAULT_ERROR_TITLE = N_("Erreur")
 ERROR_TEXTS = {
     400: N_("La requête n'a pas pu être comprise. Revenez à la page précédente et réessayez."),
     403: N_("Vous n'avez pas les droits nécessaires pour accéder à cette page."),
@@ -45,7 +46,7 @@ ERROR_TEXTS = {
     412: N_("Le dossier a été modifié entre-temps. Rechargez la page avant de recommencer."),
     401: N_("Fournissez un jeton d'API valide dans l'en-tête Authorization."),
     422: N_("Certaines informations sont invalides."),
-    413: N_("Le fichier envoyé dépasse la taille maximale autorisée ({max_mb} Mo)."),
+    413: N_("Le fichier envoyé dépasse la taille maximale autorisée (%(max_mb)s Mo)."),
     429: N_("Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer."),
     500: N_(
         "Une erreur inattendue s'est produite ; elle a été enregistrée. Réessayez dans quelques "
@@ -56,7 +57,9 @@ ERROR_TEXTS = {
 
 def init_app(app) -> None:
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    # Marked here, translated by Flask-Login when it flashes it (in the visitor's language).
+    login_manager.login_message = N_("Connectez-vous pour accéder à cette page.")
+    login_manager.localize_callback = _
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
@@ -118,7 +121,9 @@ def init_app(app) -> None:
         if errors:
             return render_error(error.code or 422, _("Certaines informations sont invalides."),
                                 errors=errors)
-        if error.code == 429 and error.description:  # the limiter's own (French) message
+        if error.code == 429 and getattr(getattr(error, "limit", None), "error_message", None):
+            # A limit's own message (translated when raised); without one, the limiter's
+            # description is the limit itself ("5 per 1 minute"): the generic text is shown.
             return render_error(429, str(error.description))
         return render_error(error.code or 500)
 
@@ -138,7 +143,7 @@ def wants_json() -> bool:
 def render_error(code: int, detail: str | None = None, errors: dict | None = None):
     from flask import current_app
 
-    title = _(ERROR_TITLES.get(code, "Erreur"))
+    title = _(ERROR_TITLES.get(code, DEFAULT_ERROR_TITLE))
     text = detail or _(ERROR_TEXTS.get(code, ERROR_TEXTS[500]), max_mb=current_app.config["MAX_UPLOAD_MB"])
     if wants_json():
         from dcol.api import problem

@@ -1,7 +1,6 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -24,6 +23,7 @@ from wtforms.widgets import TextInput
 from dcol.accounts.registration import NewOrganisation, RegistrationError, clean_siren
 from dcol.accounts.services import MIN_PASSWORD_LENGTH
 from dcol.models import OrganisationKind
+from forms.base import FlaskForm
 
 REQUIRED = _l("Ce champ est obligatoire.")
 

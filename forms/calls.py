@@ -1,11 +1,11 @@
 """The eligibility pre-check, before a dossier is created."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Optional
 
 from dcol.i18n import country_choices
+from forms.base import FlaskForm
 from forms.dossier import country_picker_kw
 
 

@@ -11,14 +11,12 @@ from datetime import date
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     EmailField,
     Field,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     SelectField,
@@ -34,6 +32,7 @@ from dcol.applications import sections as s
 from dcol.applications.services import parse_amount
 from dcol.i18n import country_choices
 from dcol.models import Application, BudgetLineKind
+from forms.base import FlaskForm, Form
 
 
 class AmountField(Field):
@@ -120,7 +119,8 @@ def _field_for(field: s.Field, application: Application):
 
 
 class BudgetLineForm(Form):
-    kind = SelectField(_l("Type"), choices=[(k.value, k.label) for k in BudgetLineKind])
+    # Labels in the language of the page (computed when the field is rendered).
+    kind = SelectField(_l("Type"), choices=BudgetLineKind.choices)
     # A line's missing label or amount is said by ``replace_budget`` (an autosave leaves
     # such a line out instead: see ``budget_lines_from``).
     label = StringField(_l("Intitulé"), [Optional(), Length(max=200)])

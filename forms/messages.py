@@ -6,11 +6,11 @@ same things with the same French messages; the form carries the fields and the C
 """
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import TextAreaField
 
 from dcol.messages.services import MAX_BODY
+from forms.base import FlaskForm
 
 
 class MessageForm(FlaskForm):

@@ -1,12 +1,12 @@
 """Forms of the organisations area: staff validation, members, invitations."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
 from dcol.organisations.services import MAX_REASON_LENGTH
 from forms.accounts import REQUIRED, confirm_password_field, new_password_field
+from forms.base import FlaskForm
 
 
 class ValidateMemberForm(FlaskForm):

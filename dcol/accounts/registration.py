@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fr import siren as siren_number
@@ -27,8 +28,9 @@ from dcol.models import (
     User,
     utcnow,
 )
+from dcol.models.base import N_
 
-INVALID_SIREN = (
+INVALID_SIREN = N_(
     "Numéro SIREN invalide : il compte 9 chiffres et le dernier est une clé de contrôle "
     "(vérifiez-le sur l'avis de situation INSEE ou annuaire-entreprises.data.gouv.fr)."
 )
@@ -59,7 +61,7 @@ def clean_siren(value: str) -> str:
     try:
         return siren_number.validate(value or "")
     except StdnumValidationError:
-        raise RegistrationError(INVALID_SIREN, field="siren") from None
+        raise RegistrationError(_(INVALID_SIREN), field="siren") from None
 
 
 def organisation_by_siren(siren: str) -> Organisation | None:
@@ -87,8 +89,10 @@ def register_officer(
     email = normalise_email(email)
     if find_user(email) is not None:
         raise RegistrationError(
-            "Un compte existe déjà avec cette adresse e-mail. Connectez-vous, ou utilisez "
-            "« Mot de passe oublié ? » sur la page de connexion.",
+            _(
+                "Un compte existe déjà avec cette adresse e-mail. Connectez-vous, ou utilisez "
+                "« Mot de passe oublié ? » sur la page de connexion."
+            ),
             field="email",
         )
     organisation = organisation_by_siren(siren)
@@ -96,16 +100,20 @@ def register_officer(
     if organisation is None:
         if new_organisation is None:
             raise RegistrationError(
-                "Aucune organisation n'est encore inscrite avec ce SIREN : indiquez son nom et "
-                "sa nature ci-dessous pour l'inscrire.",
+                _(
+                    "Aucune organisation n'est encore inscrite avec ce SIREN : indiquez son nom "
+                    "et sa nature ci-dessous pour l'inscrire."
+                ),
                 field="organisation_name",
             )
         organisation = _create_organisation(siren, new_organisation)
         created = True
     elif organisation.status is OrganisationStatus.REJECTED:
         raise RegistrationError(
-            "L'inscription de cette organisation a été refusée par Cités Unies France. "
-            "Contactez l'équipe DCOL si vous pensez qu'il s'agit d'une erreur.",
+            _(
+                "L'inscription de cette organisation a été refusée par Cités Unies France. "
+                "Contactez l'équipe DCOL si vous pensez qu'il s'agit d'une erreur."
+            ),
             field="siren",
         )
 
@@ -157,8 +165,10 @@ def _create_organisation(siren: str, data: NewOrganisation) -> Organisation:
             db.session.add(organisation)
     except IntegrityError:
         raise RegistrationError(
-            "Cette organisation vient d'être inscrite par quelqu'un d'autre : "
-            "renvoyez le formulaire pour la rejoindre.",
+            _(
+                "Cette organisation vient d'être inscrite par quelqu'un d'autre : "
+                "renvoyez le formulaire pour la rejoindre."
+            ),
             field="siren",
         ) from None
     return organisation

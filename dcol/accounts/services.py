@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from dcol.extensions import db
@@ -42,7 +43,7 @@ TOKEN_PREFIX = "dcol_"
 
 
 class AccountError(ValueError):
-    """A refusal to show the user, in French."""
+    """A refusal to show the user, in their language (translated where it is raised)."""
 
 
 def normalise_email(email: str) -> str:
@@ -52,7 +53,7 @@ def normalise_email(email: str) -> str:
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
-            f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."
+            _("Le mot de passe doit compter au moins %(n)s caractères.", n=MIN_PASSWORD_LENGTH)
         )
     return _hasher().hash(password)
 
@@ -104,11 +105,11 @@ def create_user(
     """Create a user; an applicant needs an organisation, an expert an expert profile."""
     email = normalise_email(email)
     if find_user(email) is not None:
-        raise AccountError("Un compte existe déjà avec cette adresse e-mail.")
+        raise AccountError(_("Un compte existe déjà avec cette adresse e-mail."))
     if Role.APPLICANT in roles and organisation is None:
-        raise AccountError("Un compte collectivité doit être rattaché à une organisation.")
+        raise AccountError(_("Un compte collectivité doit être rattaché à une organisation."))
     if Role.EXPERT in roles and expert_id is None:
-        raise AccountError("Un compte expert doit être rattaché à une fiche expert.")
+        raise AccountError(_("Un compte expert doit être rattaché à une fiche expert."))
     user = User(
         email=email,
         full_name=full_name.strip(),
@@ -174,7 +175,9 @@ def request_password_reset(email: str) -> None:
 def reset_password(token: str, password: str) -> User:
     user = user_for_reset_token(token)
     if user is None:
-        raise AccountError("Ce lien de réinitialisation n'est plus valable. Demandez-en un nouveau.")
+        raise AccountError(
+            _("Ce lien de réinitialisation n'est plus valable. Demandez-en un nouveau.")
+        )
     set_password(user, password)
     return user
 
@@ -221,5 +224,5 @@ def user_for_api_token(token: str) -> User | None:
 def revoke_api_token(token_id: int, user: User) -> None:
     row = db.session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:
-        raise AccountError("Jeton introuvable.")
+        raise AccountError(_("Jeton introuvable."))
     row.revoked_at = utcnow()

@@ -46,7 +46,9 @@ def _safe_next(target: str | None) -> str:
     methods=["POST"],
     # Only failed attempts count (a failed login answers 422).
     deduct_when=lambda response: response.status_code == 422,
-    error_message="Trop de tentatives de connexion. Patientez quelques minutes avant de réessayer.",
+    error_message=lambda: _(
+        "Trop de tentatives de connexion. Patientez quelques minutes avant de réessayer."
+    ),
 )
 def login():
     if current_user.is_authenticated:
@@ -73,7 +75,9 @@ def _registration_limit() -> str:
 @limiter.limit(
     _registration_limit,
     methods=["POST"],
-    error_message="Trop de demandes d'inscription. Patientez quelques minutes avant de réessayer.",
+    error_message=lambda: _(
+        "Trop de demandes d'inscription. Patientez quelques minutes avant de réessayer."
+    ),
 )
 def register():
     """An officer registers for their organisation (SIREN); CUF staff validate afterwards."""

@@ -12,40 +12,47 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from dcol.extensions import csrf
+from dcol.models.base import N_
 
-# Marshmallow's messages, in French.
+# Marshmallow's messages, in the user's language (French by default); the named groups fill the
+# placeholders of the same name.
 _MESSAGES = [
-    (r"^Missing data for required field\.$", "Champ obligatoire."),
-    (r"^Unknown field\.$", "Champ inconnu."),
-    (r"^Field may not be null\.$", "Ce champ ne peut pas être vide."),
-    (r"^Not a valid integer\.$", "Nombre entier attendu."),
-    (r"^Not a valid number\.$", "Nombre attendu."),
-    (r"^Not a valid string\.$", "Texte attendu."),
-    (r"^Not a valid boolean\.$", "Booléen attendu."),
-    (r"^Not a valid list\.$", "Liste attendue."),
-    (r"^Not a valid mapping type\.$", "Objet attendu."),
-    (r"^Invalid input type\.$", "Type de données invalide."),
-    (r"^Must be one of: .*$", "Valeur non permise."),
-    (r"^Longer than maximum length (\d+)\.$", r"Trop long (\1 caractères au plus)."),
-    (r"^Shorter than minimum length (\d+)\.$", r"Trop court (\1 caractères au moins)."),
-    (r"^Length must be (\d+)\.$", r"Longueur attendue : \1 caractères."),
-    (r"^Must be greater than or equal to (.+) and less than or equal to (.+)\.$",
-     r"Doit être compris entre \1 et \2."),
-    (r"^Must be greater than or equal to (.+)\.$", r"Doit être supérieur ou égal à \1."),
-    (r"^Special numeric values \(nan or infinity\) are not permitted\.$", "Nombre invalide."),
-    (r"^Invalid JSON body\.|^Invalid JSON.*$", "Corps JSON invalide."),
+    (r"^Missing data for required field\.$", N_("Champ obligatoire.")),
+    (r"^Unknown field\.$", N_("Champ inconnu.")),
+    (r"^Field may not be null\.$", N_("Ce champ ne peut pas être vide.")),
+    (r"^Not a valid integer\.$", N_("Nombre entier attendu.")),
+    (r"^Not a valid number\.$", N_("Nombre attendu.")),
+    (r"^Not a valid string\.$", N_("Texte attendu.")),
+    (r"^Not a valid boolean\.$", N_("Booléen attendu.")),
+    (r"^Not a valid list\.$", N_("Liste attendue.")),
+    (r"^Not a valid mapping type\.$", N_("Objet attendu.")),
+    (r"^Invalid input type\.$", N_("Type de données invalide.")),
+    (r"^Must be one of: .*$", N_("Valeur non permise.")),
+    (r"^Longer than maximum length (?P<max>\d+)\.$", N_("Trop long (%(max)s caractères au plus).")),
+    (r"^Shorter than minimum length (?P<min>\d+)\.$",
+     N_("Trop court (%(min)s caractères au moins).")),
+    (r"^Length must be (?P<length>\d+)\.$", N_("Longueur attendue : %(length)s caractères.")),
+    (r"^Must be greater than or equal to (?P<min>.+) and less than or equal to (?P<max>.+)\.$",
+     N_("Doit être compris entre %(min)s et %(max)s.")),
+    (r"^Must be greater than or equal to (?P<min>.+)\.$",
+     N_("Doit être supérieur ou égal à %(min)s.")),
+    (r"^Special numeric values \(nan or infinity\) are not permitted\.$",
+     N_("Nombre invalide.")),
+    (r"^Invalid JSON body\.|^Invalid JSON.*$", N_("Corps JSON invalide.")),
 ]
 
 
-def _french(messages):
+def _localise(messages):
     if isinstance(messages, dict):
-        return {key: _french(value) for key, value in messages.items()}
+        return {key: _localise(value) for key, value in messages.items()}
     if isinstance(messages, list):
-        return [_french(message) for message in messages]
+        return [_localise(message) for message in messages]
     if isinstance(messages, str):
         for pattern, replacement in _MESSAGES:
-            if re.match(pattern, messages):
-                return re.sub(pattern, replacement, messages)
+            match = re.match(pattern, messages)
+            if match:
+                return _(replacement, **match.groupdict())
+        return _(messages)  # our own messages (marked where they are declared)
     return messages
 
 
@@ -61,14 +68,17 @@ def problem(status: int, title: str, detail: str, **extra):
 
 
 def validation_messages(error) -> dict | None:
-    """The field errors marshmallow attached to a 422 raised by flask-smorest, in French."""
+    """The field errors marshmallow attached to a 422 raised by flask-smorest, in the user's
+    language."""
     data = getattr(error, "data", None) or {}
     messages = data.get("messages")
     if not messages:
         return None
     flat = {}
     for location, fields in messages.items():
-        flat.update(_french(fields) if isinstance(fields, dict) else {location: _french(fields)})
+        flat.update(
+            _localise(fields) if isinstance(fields, dict) else {location: _localise(fields)}
+        )
     return flat
 
 

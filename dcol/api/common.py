@@ -23,11 +23,12 @@ ERRORS = {
     412: N_("Version périmée"),
     422: N_("Données invalides"),
 }
+DEFAULT_ERROR = N_("Erreur")
 
 
 def problem_from(error: engine.WorkflowError):
     return problem(
-        error.status, _(ERRORS.get(error.status, "Erreur")), error.message,
+        error.status, _(ERRORS.get(error.status, DEFAULT_ERROR)), error.message,
         problems=error.problems, errors=getattr(error, "errors", None),
     )
 

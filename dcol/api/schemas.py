@@ -6,6 +6,7 @@ from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from dcol.models import ApplicationState, BudgetLineKind, CallKind
+from dcol.models.base import N_
 
 
 class StrictSchema(Schema):
@@ -146,7 +147,7 @@ class ApplicationUpdateSchema(StrictSchema):
 class TextOrNumber(fields.Field):
     """A JSON string or number, passed on as sent (the event's guards check its value)."""
 
-    default_error_messages = {"invalid": "Texte ou nombre attendu."}
+    default_error_messages = {"invalid": N_("Texte ou nombre attendu.")}  # translated in the 422
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, str | int | float):

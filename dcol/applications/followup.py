@@ -115,7 +115,12 @@ def _budget_line(line: dict) -> str:
         what = _("Dépense éligible")
     else:
         what = _("Dépense non éligible")
-    return f"{what} — {line['label']} : {format_money(Decimal(str(line['amount'])))}"
+    return _(
+        "%(kind)s — %(label)s : %(amount)s",
+        kind=what,
+        label=line["label"],
+        amount=format_money(Decimal(str(line["amount"]))),
+    )
 
 
 def _flat(content: dict, application: Application) -> dict[str, tuple[str, str]]:

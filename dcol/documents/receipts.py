@@ -253,9 +253,13 @@ def _build(application: Application, submission: Submission) -> bytes:
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=MARGIN,
-        title=f"Accusé de réception — {application.reference}",
+        title=_("Accusé de réception — %(reference)s", reference=application.reference),
         author=ISSUER,
-        subject=f"Dépôt n° {submission.number} du dossier {application.reference}",
+        subject=_(
+            "Dépôt n° %(number)s du dossier %(reference)s",
+            number=submission.number,
+            reference=application.reference,
+        ),
         creator="DCOL — Cités Unies France",
     )
     width = A4[0] - 2 * MARGIN
@@ -314,9 +318,16 @@ def _build(application: Application, submission: Submission) -> bytes:
         canvas.drawString(
             MARGIN,
             MARGIN / 2,
-            f"{ISSUER} — accusé de réception {application.reference}, dépôt n° {submission.number}",
+            _(
+                "%(issuer)s — accusé de réception %(reference)s, dépôt n° %(number)s",
+                issuer=ISSUER,
+                reference=application.reference,
+                number=submission.number,
+            ),
         )
-        canvas.drawRightString(A4[0] - MARGIN, MARGIN / 2, f"page {doc.page}")
+        canvas.drawRightString(
+            A4[0] - MARGIN, MARGIN / 2, _("page %(number)s", number=doc.page)
+        )
         canvas.restoreState()
 
     document.build(story, onFirstPage=footer, onLaterPages=footer)

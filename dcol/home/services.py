@@ -228,37 +228,44 @@ def _manager_section(user: User) -> Section:
     from flask import url_for
     from flask_babel import ngettext
 
+    # Literal ngettext calls, so that both forms are extracted for translation.
     wording = {
-        ApplicationState.SUBMITTED: (
+        ApplicationState.SUBMITTED: lambda num: ngettext(
             "%(num)d dossier déposé dont la recevabilité est à vérifier",
             "%(num)d dossiers déposés dont la recevabilité est à vérifier",
+            num,
         ),
-        ApplicationState.ELIGIBLE: (
+        ApplicationState.ELIGIBLE: lambda num: ngettext(
             "%(num)d dossier recevable à mettre en instruction",
             "%(num)d dossiers recevables à mettre en instruction",
+            num,
         ),
-        ApplicationState.SELECTED: (
+        ApplicationState.SELECTED: lambda num: ngettext(
             "%(num)d dossier retenu à engager",
             "%(num)d dossiers retenus à engager",
+            num,
         ),
-        ApplicationState.MATCHING: (
+        ApplicationState.MATCHING: lambda num: ngettext(
             "%(num)d dossier en recherche d'expert",
             "%(num)d dossiers en recherche d'expert",
+            num,
         ),
-        ApplicationState.AGREEMENT: (
+        ApplicationState.AGREEMENT: lambda num: ngettext(
             "%(num)d convention en cours de signature",
             "%(num)d conventions en cours de signature",
+            num,
         ),
-        ApplicationState.FINAL_REPORT: (
+        ApplicationState.FINAL_REPORT: lambda num: ngettext(
             "%(num)d rapport final à valider avant clôture",
             "%(num)d rapports finaux à valider avant clôture",
+            num,
         ),
     }
-    for state, (singular, plural) in wording.items():
+    for state, wording_of in wording.items():
         if counts.get(state):
             section.tasks.append(
                 Task(
-                    ngettext(singular, plural, counts[state]),
+                    wording_of(counts[state]),
                     url=url_for("applications.index", etat=state.value),
                 )
             )

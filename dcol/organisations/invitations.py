@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from dcol import audit
@@ -56,7 +57,9 @@ def invite_member(
     A new invitation to the same address replaces the pending one.
     """
     if not organisation.is_active:
-        raise OrganisationError("L'organisation doit d'abord être validée par Cités Unies France.")
+        raise OrganisationError(
+            _("L'organisation doit d'abord être validée par Cités Unies France.")
+        )
     email = normalise_email(email)
     existing = find_user(email)
     if (
@@ -64,7 +67,7 @@ def invite_member(
         and existing.organisation_id == organisation.id
         and existing.membership_status is MembershipStatus.ACTIVE
     ):
-        raise OrganisationError("Cette personne est déjà membre de l'organisation.")
+        raise OrganisationError(_("Cette personne est déjà membre de l'organisation."))
     now = utcnow()
     for previous in pending_invitations(organisation):
         if previous.email == email:
@@ -106,7 +109,7 @@ def invite_member(
 
 def revoke_invitation(invitation: Invitation, actor: User) -> None:
     if invitation.accepted_at is not None or invitation.revoked_at is not None:
-        raise OrganisationError("Cette invitation n'est plus en attente.")
+        raise OrganisationError(_("Cette invitation n'est plus en attente."))
     now = utcnow()
     invitation.revoked_at = now
     audit.record(
@@ -199,7 +202,7 @@ def situation(invitation: Invitation, current: User | None) -> Situation:
 def _valid_invitation(token: str) -> Invitation:
     check = check_invitation(token)
     if not check.is_valid:
-        raise OrganisationError("Cette invitation n'est plus valable.")
+        raise OrganisationError(_("Cette invitation n'est plus valable."))
     return check.invitation
 
 
@@ -227,7 +230,9 @@ def join_with_invitation(token: str, user: User) -> None:
     """Attach an existing account (the invitation's address, free of any other organisation)."""
     invitation = _valid_invitation(token)
     if situation(invitation, user) is not Situation.JOIN:
-        raise OrganisationError("Ce compte ne peut pas rejoindre l'organisation par ce lien.")
+        raise OrganisationError(
+            _("Ce compte ne peut pas rejoindre l'organisation par ce lien.")
+        )
     user.organisation = invitation.organisation
     user.membership_status = MembershipStatus.ACTIVE
     user.is_signatory = invitation.is_signatory

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from dcol import audit
@@ -26,7 +27,7 @@ MAX_REASON_LENGTH = 2000
 
 
 class OrganisationError(ValueError):
-    """A refusal to show the user, in French."""
+    """A refusal to show the user, in their language (translated where it is raised)."""
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -104,9 +105,11 @@ def organisations_with_signatory(organisation_ids: set[int]) -> set[int]:
 def _clean_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise OrganisationError("Indiquez le motif du refus : il est envoyé à la personne.")
+        raise OrganisationError(_("Indiquez le motif du refus : il est envoyé à la personne."))
     if len(reason) > MAX_REASON_LENGTH:
-        raise OrganisationError(f"Le motif ne doit pas dépasser {MAX_REASON_LENGTH} caractères.")
+        raise OrganisationError(
+            _("Le motif ne doit pas dépasser %(n)s caractères.", n=MAX_REASON_LENGTH)
+        )
     return reason
 
 
@@ -114,7 +117,7 @@ def validate_organisation(organisation: Organisation, actor: User, *, notify: bo
     """Validate a pending organisation. Its pending members stay pending (validated one by one);
     with ``notify``, its enabled members are told."""
     if organisation.status is not OrganisationStatus.PENDING:
-        raise OrganisationError("Cette organisation a déjà été traitée.")
+        raise OrganisationError(_("Cette organisation a déjà été traitée."))
     now = utcnow()
     organisation.status = OrganisationStatus.ACTIVE
     organisation.validated_at = now
@@ -143,7 +146,7 @@ def refuse_organisation(organisation: Organisation, actor: User, reason: str) ->
     each is mailed the reason."""
     reason = _clean_reason(reason)
     if organisation.status is not OrganisationStatus.PENDING:
-        raise OrganisationError("Cette organisation a déjà été traitée.")
+        raise OrganisationError(_("Cette organisation a déjà été traitée."))
     now = utcnow()
     organisation.status = OrganisationStatus.REJECTED
     refused = [m for m in organisation.members if m.membership_status is MembershipStatus.PENDING]
@@ -183,10 +186,10 @@ def validate_member(member: User, actor: User, *, is_signatory: bool) -> None:
     """
     organisation = member.organisation
     if organisation is None or member.membership_status is not MembershipStatus.PENDING:
-        raise OrganisationError("Ce compte a déjà été traité.")
+        raise OrganisationError(_("Ce compte a déjà été traité."))
     if organisation.status is OrganisationStatus.REJECTED:
         raise OrganisationError(
-            "L'organisation de ce compte a été refusée : refusez aussi le compte."
+            _("L'organisation de ce compte a été refusée : refusez aussi le compte.")
         )
     organisation_validated = organisation.status is OrganisationStatus.PENDING
     if organisation_validated:
@@ -219,7 +222,7 @@ def refuse_member(member: User, actor: User, reason: str) -> None:
     """Refuse a pending member with a reason, mailed to them. Their organisation is unchanged."""
     reason = _clean_reason(reason)
     if member.organisation is None or member.membership_status is not MembershipStatus.PENDING:
-        raise OrganisationError("Ce compte a déjà été traité.")
+        raise OrganisationError(_("Ce compte a déjà été traité."))
     member.membership_status = MembershipStatus.REJECTED
     member.is_signatory = False
     audit.record(
@@ -261,17 +264,19 @@ def set_signatory(
     and invite.
     """
     if member.organisation_id != organisation.id:
-        raise OrganisationError("Cette personne n'est pas membre de l'organisation.")
+        raise OrganisationError(_("Cette personne n'est pas membre de l'organisation."))
     if member.membership_status is not MembershipStatus.ACTIVE or not member.is_enabled:
         raise OrganisationError(
-            "Seul un membre dont le compte est validé et actif peut être signataire."
+            _("Seul un membre dont le compte est validé et actif peut être signataire.")
         )
     if member.is_signatory == is_signatory:
         return False
     if not is_signatory and signatory_count(organisation) <= 1:
         raise OrganisationError(
-            "L'organisation doit garder au moins un signataire : désignez-en un autre "
-            "avant de retirer celui-ci."
+            _(
+                "L'organisation doit garder au moins un signataire : désignez-en un autre "
+                "avant de retirer celui-ci."
+            )
         )
     member.is_signatory = is_signatory
     audit.record(

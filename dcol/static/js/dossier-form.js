@@ -76,7 +76,10 @@ document.addEventListener("DOMContentLoaded", () => {
       const badge = document.querySelector(`.completeness[data-section="${item.section}"]`);
       if (badge) {
         const complete = item.filled === item.required;
-        badge.textContent = complete ? "complet" : `${item.filled} sur ${item.required}`;
+        // The words come from the page, in its language (data-complete, data-partial).
+        badge.textContent = complete
+          ? texts.complete
+          : (texts.partial || "").replace("{filled}", item.filled).replace("{total}", item.required);
         badge.classList.toggle("complete", complete);
         badge.classList.toggle("incomplete", !complete);
       }
