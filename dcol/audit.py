@@ -92,7 +92,23 @@ def history(application_id: int) -> list[AuditEvent]:
 EVENT_TITLES: dict[str, str] = {
     "editor_added": N_("Co-rédacteur ajouté : %(name)s"),
     "editor_removed": N_("Co-rédacteur retiré : %(name)s"),
+    "eligibility_checked": N_("Recevabilité vérifiée"),
+    "reviewer_assigned": N_("Instructeur affecté : %(name)s"),
+    "reviewer_unassigned": N_("Instructeur retiré : %(name)s"),
+    "conflict_declared": N_("Conflit d'intérêts déclaré : %(name)s"),
+    "no_conflict_declared": N_("Absence de conflit d'intérêts déclarée : %(name)s"),
+    "review_submitted": N_("Évaluation soumise : %(name)s"),
+    "review_reopened": N_("Évaluation rouverte : %(name)s"),
+    "consensus_recorded": N_("Note de consensus : %(score)s / 100"),
 }
+
+
+# Entries about the instruction (who reviews, conflicts, scores...): only those who may see the
+# reviews see them; the applicant and the expert never do.
+STAFF_ONLY_EVENTS = frozenset({
+    "eligibility_checked", "reviewer_assigned", "reviewer_unassigned", "conflict_declared",
+    "no_conflict_declared", "review_submitted", "review_reopened", "consensus_recorded",
+})
 
 
 @dataclass(frozen=True)
@@ -125,8 +141,9 @@ def _title(entry: AuditEvent) -> str:
 
 def timeline(application, user: User) -> list[TimelineEntry]:
     """The dossier's history for ``user`` (the dossier page and the API both show this)."""
-    from dcol.permissions import shows_audit_actor
+    from dcol.permissions import Action, can, shows_audit_actor
 
+    internal = can(user, Action.APP_VIEW_REVIEWS, application)
     return [
         TimelineEntry(
             sequence=entry.sequence,
@@ -141,6 +158,7 @@ def timeline(application, user: User) -> list[TimelineEntry]:
             ),
         )
         for entry in history(application.id)
+        if internal or entry.event not in STAFF_ONLY_EVENTS
     ]
 
 

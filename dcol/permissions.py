@@ -39,6 +39,7 @@ class Action(enum.StrEnum):
     CALL_VIEW = "call.view"
     CALL_EDIT = "call.edit"
     CALL_VIEW_RANKING = "call.view_ranking"
+    CALL_MANAGE = "call.manage"  # run the call: reviewers, committee sessions, exports
     # Dossiers
     APP_CREATE = "application.create"  # obj: the Call
     APP_VIEW = "application.view"
@@ -233,6 +234,11 @@ def _call_view(user: User, call: Call) -> bool:
 @rule(Action.CALL_EDIT)
 def _call_edit(user: User, call: Call | None) -> bool:
     return Role.ADMIN in user.roles
+
+
+@rule(Action.CALL_MANAGE)
+def _call_manage(user: User, call: Call) -> bool:
+    return is_manager(user)
 
 
 @rule(Action.CALL_VIEW_RANKING)

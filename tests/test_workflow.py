@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from dcol.extensions import db
+from dcol.i18n import format_money
 from dcol.models import (
     ApplicationState,
     AuditEvent,
@@ -235,11 +236,15 @@ def test_complete_review_fires_automatically_as_dcol_itself(journey):
 def test_select_refused_when_envelope_is_exhausted(journey):
     call, cast, application = journey
     ws.drive_to(application, cast, S.REVIEWED)
-    call.envelopes[0].amount = Decimal("9999.99")
+    # Estimated at submission: 80% of the expertise's cost (DCOL); for a call for projects the
+    # scheme's share of the eligible expenses, capped by the amount requested.
+    estimate = {CallKind.DCOL: "10\u202f000,00", CallKind.AAP: "8\u202f000,00"}[call.kind]
+    call.envelopes[0].amount = application.estimated_cofinancing - Decimal("0.01")
     db.session.commit()
     problems = refused(application, "select", cast.committee).problems
-    assert problems == ["L'enveloppe de l'appel ne suffit pas : reste 9\u202f999,99\xa0€, "
-                        "cofinancement du dossier 10\u202f000,00\xa0€."]
+    left = format_money(call.envelopes[0].amount)
+    assert problems == [f"L'enveloppe de l'appel ne suffit pas : reste {left}, "
+                        f"cofinancement du dossier {estimate}\xa0€."]
     ws.fire_step(application, cast, "waitlist")
     assert application.state is S.WAITLISTED
 

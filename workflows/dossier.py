@@ -73,6 +73,7 @@ EVENTS: tuple[Event, ...] = (
         "declare_eligible", N_("Déclarer recevable"),
         (S.SUBMITTED,), S.ELIGIBLE,
         N_("instructeur ou chargé de mission"), Action.APP_CHECK_ELIGIBILITY,
+        guards=(guards.eligibility_checklist_met,),
         notify=(notifications.to_organisation,),
     ),
     Event(

@@ -27,6 +27,7 @@ from dcol.models import (
     ConflictStatus,
     Deliverable,
     DeliverableState,
+    EligibilityCheck,
     Envelope,
     Expert,
     ExpertConflict,
@@ -120,6 +121,22 @@ def organisation_eligible(ctx: Context) -> list[str]:
 
 
 # --- eligibility and review -----------------------------------------------------------------
+
+
+def eligibility_checklist_met(ctx: Context) -> list[str]:
+    """Every point of the call's recevabilité checklist was checked, and is met."""
+    app = ctx.application
+    answers = {check.item_id: check.is_met for check in db.session.scalars(
+        sa.select(EligibilityCheck).where(EligibilityCheck.application_id == app.id))}
+    problems = []
+    for item in app.call.eligibility_items:
+        if item.id not in answers:
+            problems.append(_("Point de recevabilité non vérifié : « %(label)s ».",
+                              label=item.label))
+        elif not answers[item.id]:
+            problems.append(_("Point de recevabilité non satisfait : « %(label)s ».",
+                              label=item.label))
+    return problems
 
 
 def _active_reviews(app: Application) -> list[Review]:

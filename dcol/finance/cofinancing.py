@@ -46,3 +46,31 @@ def split(rule: CofinancingRule, kind: OrganisationKind, total: Decimal) -> Spli
     if capped:
         scheme = rule.ceiling
     return Split(total, rate, scheme, total - scheme, capped)
+
+
+def cost_base(application) -> Decimal | None:
+    """What the scheme cofinances, as the dossier says it before any agreement: the expertise's
+    estimated cost (DCOL) or the eligible expenses of the project budget (call for projects)."""
+    from dcol.models import BudgetLineKind, CallKind
+
+    if application.call.kind is CallKind.AAP:
+        eligible = [line.amount for line in application.budget_lines
+                    if line.kind is BudgetLineKind.EXPENSE and line.is_eligible]
+        return sum(eligible, Decimal("0")) if eligible else None
+    return application.estimated_cost
+
+
+def estimate_cofinancing(application, on: date) -> Decimal | None:
+    """The scheme's estimated share for the dossier under the rule in force on ``on``: what the
+    committee's agenda adds up and the envelope check of ``select`` reserves. For a call for
+    projects it never exceeds the amount requested. None when it cannot be estimated yet."""
+    rule = rule_in_force(application.call, on)
+    base = cost_base(application)
+    if rule is None or base is None:
+        return None
+    result = split(rule, application.organisation.kind, base)
+    if result is None:
+        return None
+    if application.requested_amount is not None:
+        return min(result.scheme, application.requested_amount)
+    return result.scheme
