@@ -80,9 +80,10 @@ def create_app(config: dict | None = None) -> Flask:
     from dcol.home.views import bp as home_bp
     from dcol.messages.views import bp as messages_bp
     from dcol.organisations.views import bp as organisations_bp
+    from dcol.reviews.views import bp as reviews_bp
 
     for blueprint in (accounts_bp, home_bp, applications_bp, calls_bp, documents_bp,
-                      messages_bp, organisations_bp):
+                      messages_bp, organisations_bp, reviews_bp):
         app.register_blueprint(blueprint)
 
     from dcol import api

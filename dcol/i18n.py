@@ -14,7 +14,7 @@ import pycountry
 from babel.lists import format_list
 from babel.units import format_unit
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 from wtforms.i18n import messages_path as wtforms_messages_path
 
@@ -52,6 +52,7 @@ def init_app(app) -> None:
     )
     app.jinja_env.filters.update(
         money=format_money,
+        number=format_number,
         date_fr=format_day,
         datetime_fr=format_moment,
         time_left=format_time_left,
@@ -73,6 +74,14 @@ def init_app(app) -> None:
         if not target or not target.startswith(request.host_url):
             target = url_for("home.index")
         return redirect(target)
+
+
+def format_number(value: Decimal | int | None) -> str:
+    """A score, a weight or a mean in the user's way, to two decimals at most ("3,5", "82,33")."""
+    if value is None:
+        return ""
+    rounded = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return format_decimal(rounded, format="#,##0.##")
 
 
 def to_cents(amount: Decimal) -> Decimal:

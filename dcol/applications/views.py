@@ -20,8 +20,9 @@ from dcol.applications.services import (
     visible_applications_query,
 )
 from dcol.extensions import db
-from dcol.models import Application, ApplicationState, Call, Expert, Submission, User
+from dcol.models import Application, ApplicationState, Call, Expert, Role, Submission, User
 from dcol.permissions import Action, can, is_member_of, load_or_404, visible_calls
+from dcol.reviews.services import own_review
 from forms.dossier import (
     EditorForm,
     budget_errors_by_row,
@@ -84,6 +85,8 @@ def _render_detail(application: Application, *, failed: str | None = None,
         can_edit=can(current_user, Action.APP_EDIT, application),
         editors=editors,
         editor_form=editor_form,
+        own_review=own_review(application, current_user)
+        if Role.REVIEWER in current_user.roles else None,
     ), status
 
 

@@ -74,6 +74,7 @@ NAVIGATION = (
             lambda user: can(user, Action.ORG_VALIDATE)),
     NavItem("organisations.pending", _l("Inscriptions à valider"),
             lambda user: can(user, Action.ORG_VALIDATE)),
+    NavItem("reviews.mine", _l("Mes évaluations"), lambda user: Role.REVIEWER in user.roles),
     NavItem("home.users", _l("Utilisateurs"), lambda user: can(user, Action.USERS_MANAGE)),
     NavItem("accounts.api_tokens", _l("Jetons d'API")),
 )
@@ -155,6 +156,8 @@ def _unread_message_tasks(user: User, condition: sa.ColumnElement[bool]) -> list
 
 
 def _reviewer_section(user: User) -> Section:
+    from flask import url_for
+
     section = Section(
         Role.REVIEWER,
         str(_l("Évaluations qui vous sont confiées")),
@@ -177,7 +180,9 @@ def _reviewer_section(user: User) -> Section:
             if review.conflict_status is ConflictStatus.PENDING
             else str(_l("Évaluation à rédiger"))
         )
-        section.tasks.append(_dossier_task(review.application, detail))
+        task = _dossier_task(review.application, detail)
+        task.url = url_for("reviews.review", application_id=review.application_id)
+        section.tasks.append(task)
     return section
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from dcol import audit
 from dcol.extensions import db
+from dcol.i18n import format_number
 from dcol.mail import external_url, queue_mail
 from dcol.models import (
     Application,
@@ -316,9 +317,9 @@ def _parse_score(raw, criterion: Criterion) -> Decimal | None:
     except InvalidOperation:
         raise ValueError(_("Note invalide.")) from None
     if not value.is_finite() or value < 0 or value > criterion.scale_max:
-        raise ValueError(_("La note va de 0 à %(max)s.", max=criterion.scale_max.normalize()))
+        raise ValueError(_("La note va de 0 à %(max)s.", max=format_number(criterion.scale_max)))
     if criterion.step and (value / criterion.step) % 1 != 0:
-        raise ValueError(_("La note va par pas de %(step)s.", step=criterion.step.normalize()))
+        raise ValueError(_("La note va par pas de %(step)s.", step=format_number(criterion.step)))
     return value
 
 
@@ -370,7 +371,10 @@ def save_review(application: Application, reviewer: User, scores: dict[int, tupl
         )
     existing = {score.criterion_id: score for score in review.scores}
     for criterion_id, (value, comment) in clean.items():
-        row = existing.get(criterion_id) or ReviewScore(review=review, criterion_id=criterion_id)
+        row = existing.get(criterion_id)
+        if row is None:  # appended from the review's side, so that it joins the session
+            row = ReviewScore(criterion_id=criterion_id)
+            review.scores.append(row)
         row.score, row.comment = value, comment
     review.opinion, review.overall_comment = opinion_value, overall_comment
     if submit:
@@ -526,3 +530,112 @@ def ranking(call: Call, states: frozenset = RANKED_STATES) -> list[TrackRanking]
                      rank(groups[track_id], call.tie_breaks or []))
         for track_id in order if groups.get(track_id)
     ]
+
+
+def tie_break_labels(call: Call) -> list[str]:
+    """The call's tie-breaks, in order, as the ranking page explains them."""
+    from dcol.reviews.grid import tie_break_choices
+
+    labels = dict(tie_break_choices(call))
+    return [labels.get(name, name) for name in call.tie_breaks or []]
+
+
+# --- what pages show ----------------------------------------------------------------------------
+
+
+def submitted_reviews(application: Application) -> list[Review]:
+    """The dossier's submitted reviews that count, in the order they were assigned."""
+    return [review for review in active_reviews(application)
+            if review.state is ReviewState.SUBMITTED]
+
+
+def consensus_of(application: Application) -> Consensus | None:
+    return db.session.get(Consensus, application.id)
+
+
+def shows_reviewer_names(user: User, application: Application) -> bool:
+    """CUF staff and the committee see who wrote each review; a reviewer reading the others'
+    reviews (once theirs is submitted) sees them as "Instructeur 1, 2..."."""
+    from dcol.permissions import is_staff_overseer, sits_on_committee
+
+    return is_staff_overseer(user) or sits_on_committee(user, application.call_id)
+
+
+@dataclass(frozen=True)
+class ReviewerAssignments:
+    to_declare: list[Review]  # the declaration on conflicts of interest is awaited
+    to_write: list[Review]  # cleared, the instruction is open, not submitted yet
+    waiting: list[Review]  # cleared, the instruction has not started yet
+    submitted: list[Review]
+
+
+def assignments_of(reviewer: User) -> ReviewerAssignments:
+    """A reviewer's assignments (a declared conflict removes one), for their own page."""
+    reviews = db.session.scalars(
+        sa.select(Review)
+        .options(joinedload(Review.application).joinedload(Application.organisation),
+                 joinedload(Review.application).joinedload(Application.call))
+        .where(Review.reviewer_id == reviewer.id,
+               Review.conflict_status != ConflictStatus.CONFLICT)
+        .order_by(Review.assigned_at.desc(), Review.id.desc())
+    ).unique().all()
+    groups = ReviewerAssignments([], [], [], [])
+    for review in reviews:
+        if review.conflict_status is ConflictStatus.PENDING:
+            groups.to_declare.append(review)
+        elif review.state is ReviewState.SUBMITTED:
+            groups.submitted.append(review)
+        elif review.application.state is S.UNDER_REVIEW:
+            groups.to_write.append(review)
+        else:
+            groups.waiting.append(review)
+    return groups
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    application: Application
+    reviews: list[Review]  # every assignment, conflicts included (shown as such)
+    missing: int  # reviewers still to assign to reach the call's minimum
+    may_assign: bool
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    reviewer: User
+    load: int  # reviews to write, every call
+    call_load: int  # reviews to write in this call
+
+
+@dataclass(frozen=True)
+class AssignmentBoard:
+    rows: list[BoardRow]
+    pool: list[PoolEntry]
+
+
+def assignment_board(call: Call) -> AssignmentBoard:
+    """The call's dossiers under instruction with their reviewers, and the reviewers' loads: the
+    manager's assignment page (a fixed number of queries)."""
+    applications = db.session.scalars(
+        sa.select(Application).options(joinedload(Application.organisation))
+        .where(Application.call_id == call.id,
+               Application.state.in_([*ASSIGNABLE_STATES, S.REVIEWED]))
+        .order_by(Application.number)
+    ).all()
+    reviews: dict[int, list[Review]] = defaultdict(list)
+    for review in db.session.scalars(
+        sa.select(Review).options(joinedload(Review.reviewer))
+        .where(Review.application_id.in_([a.id for a in applications]))
+        .order_by(Review.assigned_at, Review.id)
+    ):
+        reviews[review.application_id].append(review)
+    rows = []
+    for application in applications:
+        active = [r for r in reviews[application.id] if r.is_active]
+        rows.append(BoardRow(application, reviews[application.id],
+                             max(0, call.min_reviewers - len(active)),
+                             application.state in ASSIGNABLE_STATES))
+    loads, call_loads = reviewer_loads(), reviewer_loads(call)
+    pool = [PoolEntry(user, loads.get(user.id, 0), call_loads.get(user.id, 0))
+            for user in reviewer_pool()]
+    return AssignmentBoard(rows, pool)
