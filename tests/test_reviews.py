@@ -562,3 +562,20 @@ def test_ranking_page_orders_by_final_score_per_track_for_staff_and_committee(wo
     login(client, cast.manager)
     body = page(client.get(f"/appels/{call.id}/classement"))
     assert body.index(application.reference) < body.index(second.reference)
+
+
+def test_instruction_overview_lists_the_calls_each_one_follows(world, client):
+    call, cast, application = world
+    other_call = ws.make_call_for(CallKind.AAP)
+    db.session.commit()
+    login(client, cast.manager)
+    body = page(client.get("/instruction"))
+    assert call.title in body and other_call.title in body and "Déposé : 1" in body
+    logout(client)
+    login(client, cast.committee)  # sits on a session of ``call`` only
+    body = page(client.get("/instruction"))
+    assert call.title in body and other_call.title not in body
+    assert "Instructeurs" not in body
+    logout(client)
+    login(client, cast.signatory)
+    assert client.get("/instruction").status_code == 404

@@ -65,6 +65,9 @@ def _is_applicant(user: User) -> bool:
 NAVIGATION = (
     NavItem("home.index", _l("Accueil")),
     NavItem("applications.index", _l("Dossiers")),
+    NavItem("reviews.mine", _l("Mes évaluations"), lambda user: Role.REVIEWER in user.roles),
+    NavItem("reviews.calls", _l("Instruction des appels"),
+            lambda user: user.has_role(Role.MANAGER, Role.ADMIN, Role.COMMITTEE)),
     NavItem("calls.index", _l("Appels ouverts"), _is_applicant),
     NavItem("organisations.mine", _l("Mon organisation"),
             lambda user: _is_applicant(user) and user.organisation_id is not None),
@@ -74,7 +77,6 @@ NAVIGATION = (
             lambda user: can(user, Action.ORG_VALIDATE)),
     NavItem("organisations.pending", _l("Inscriptions à valider"),
             lambda user: can(user, Action.ORG_VALIDATE)),
-    NavItem("reviews.mine", _l("Mes évaluations"), lambda user: Role.REVIEWER in user.roles),
     NavItem("home.users", _l("Utilisateurs"), lambda user: can(user, Action.USERS_MANAGE)),
     NavItem("accounts.api_tokens", _l("Jetons d'API")),
 )

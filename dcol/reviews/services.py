@@ -639,3 +639,26 @@ def assignment_board(call: Call) -> AssignmentBoard:
     pool = [PoolEntry(user, loads.get(user.id, 0), call_loads.get(user.id, 0))
             for user in reviewer_pool()]
     return AssignmentBoard(rows, pool)
+
+
+@dataclass(frozen=True)
+class CallOverview:
+    call: Call
+    counts: dict[ApplicationState, int]  # dossiers per state, drafts left out
+
+
+def calls_overview(user: User) -> list[CallOverview]:
+    """The calls whose instruction ``user`` follows (every call for CUF's managers and admins,
+    those of their sessions for a committee member), newest first, with their dossiers' states
+    (two queries)."""
+    calls = [call for call in db.session.scalars(
+        sa.select(Call).order_by(Call.opens_at.desc(), Call.id.desc()))
+        if can(user, Action.CALL_VIEW_RANKING, call)]
+    counts: dict[int, dict] = defaultdict(dict)
+    for call_id, state, count in db.session.execute(
+        sa.select(Application.call_id, Application.state, sa.func.count())
+        .where(Application.call_id.in_([call.id for call in calls]), Application.state != S.DRAFT)
+        .group_by(Application.call_id, Application.state)
+    ):
+        counts[call_id][state] = count
+    return [CallOverview(call, counts[call.id]) for call in calls]

@@ -23,6 +23,7 @@ from flask_login import current_user, login_required
 from dcol.extensions import db
 from dcol.models import (
     Application,
+    ApplicationState,
     Call,
     ConflictStatus,
     Opinion,
@@ -59,6 +60,16 @@ def mine():
     if Role.REVIEWER not in current_user.roles:
         abort(404)
     return render_template("reviews/mine.html", groups=services.assignments_of(current_user))
+
+
+@bp.get("/instruction")
+@login_required
+def calls():
+    """The calls whose instruction the user follows, with where their dossiers stand."""
+    overview = services.calls_overview(current_user)
+    if not overview and not current_user.has_role(Role.MANAGER, Role.ADMIN, Role.COMMITTEE):
+        abort(404)
+    return render_template("reviews/calls.html", overview=overview, states=list(ApplicationState))
 
 
 # --- recevabilité -----------------------------------------------------------------------------

@@ -21,13 +21,14 @@ ANONYMOUS_MENU = ["Appels ouverts"]
 # The whole menu each role sees, in order: what is absent matters as much as what is there.
 MENUS = {
     "applicant": ["Accueil", "Dossiers", "Appels ouverts", "Mon organisation", "Jetons d'API"],
-    "reviewer": ["Accueil", "Dossiers", "Jetons d'API"],
-    "committee": ["Accueil", "Dossiers", "Jetons d'API"],
-    "manager": ["Accueil", "Dossiers", "Organisations", "Inscriptions à valider", "Jetons d'API"],
+    "reviewer": ["Accueil", "Dossiers", "Mes évaluations", "Jetons d'API"],
+    "committee": ["Accueil", "Dossiers", "Instruction des appels", "Jetons d'API"],
+    "manager": ["Accueil", "Dossiers", "Instruction des appels", "Organisations",
+                "Inscriptions à valider", "Jetons d'API"],
     "expert": ["Accueil", "Dossiers", "Ma fiche expert", "Jetons d'API"],
     "admin": [
-        "Accueil", "Dossiers", "Organisations", "Inscriptions à valider", "Utilisateurs",
-        "Jetons d'API",
+        "Accueil", "Dossiers", "Instruction des appels", "Organisations", "Inscriptions à valider",
+        "Utilisateurs", "Jetons d'API",
     ],
 }
 QUEUE_HEADINGS = {
