@@ -76,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     from dcol.accounts.views import bp as accounts_bp
     from dcol.applications.views import bp as applications_bp
     from dcol.calls.views import bp as calls_bp
+    from dcol.committee.views import bp as committee_bp
     from dcol.documents.views import bp as documents_bp
     from dcol.home.views import bp as home_bp
     from dcol.messages.views import bp as messages_bp
@@ -83,7 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     from dcol.reviews.views import bp as reviews_bp
 
     for blueprint in (accounts_bp, home_bp, applications_bp, calls_bp, documents_bp,
-                      messages_bp, organisations_bp, reviews_bp):
+                      messages_bp, organisations_bp, reviews_bp, committee_bp):
         app.register_blueprint(blueprint)
 
     from dcol import api

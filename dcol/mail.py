@@ -77,6 +77,13 @@ def queue_mail(
     return mail
 
 
+def queue_notice(user, subject: str, body: str, link: str, comment: str = "", **params):
+    """A mail from ``templates/mail/notice.txt``: ``subject`` and ``body`` are French texts
+    (marked with ``N_``) translated in the recipient's language with ``params``."""
+    return queue_mail(user.email, "notice", locale=user.locale, user=user, subject=subject,
+                      body=body, params=params, link=link, comment=comment)
+
+
 def _is_permanent(error: Exception) -> bool:
     """An SMTP refusal that will not change by retrying (5xx: unknown recipient, refused
     sender...); anything else (server down, timeouts, 4xx) is transient."""

@@ -103,12 +103,14 @@ EVENTS: tuple[Event, ...] = (
         (S.REVIEWED, S.WAITLISTED), S.SELECTED,
         N_("comité de sélection"), Action.APP_DECIDE,
         guards=(guards.envelope_has_room,),
+        effects=(effects.write_decision_letter,),
         notify=(notifications.to_organisation,),
     ),
     Event(
         "waitlist", N_("Placer en liste d'attente"),
         (S.REVIEWED,), S.WAITLISTED,
         N_("comité de sélection"), Action.APP_DECIDE,
+        effects=(effects.write_decision_letter,),
         notify=(notifications.to_organisation,),
     ),
     Event(
@@ -116,6 +118,7 @@ EVENTS: tuple[Event, ...] = (
         (S.REVIEWED, S.WAITLISTED), S.REJECTED,
         N_("comité de sélection"), Action.APP_DECIDE,
         reason_required=True, reason_label=N_("Motif de la décision"),
+        effects=(effects.write_decision_letter,),
         notify=(notifications.to_organisation,),
     ),
     Event(
@@ -196,7 +199,7 @@ EVENTS: tuple[Event, ...] = (
         S.WITHDRAWN,
         N_("signataire de la collectivité ou chargé de mission"), Action.APP_WITHDRAW,
         reason_required=True, reason_label=N_("Motif du retrait"),
-        effects=(effects.cancel_pending_proposals,),
+        effects=(effects.cancel_pending_proposals, effects.offer_freed_place),
         notify=(notifications.to_organisation, notifications.to_managers),
     ),
 )

@@ -155,3 +155,21 @@ def cancel_pending_proposals(ctx: Context) -> None:
         )
     ):
         proposal.status = ProposalStatus.CANCELLED
+
+
+def write_decision_letter(ctx: Context) -> None:
+    """The committee's decision letter (select, waitlist or reject), stored on the dossier; the
+    organisation's mail carries it (``notifications.EVENT_ATTACHMENTS``)."""
+    from dcol.committee.documents import issue_decision_letter
+
+    issue_decision_letter(ctx.application, ctx.event.name, ctx.comment, ctx.now,
+                          ctx.actor.id if ctx.actor else None)
+
+
+def offer_freed_place(ctx: Context) -> None:
+    """A laureate withdrawn frees a place: the first waitlisted dossier of its track is proposed
+    for promotion to the managers and the committee."""
+    from dcol.committee.services import LAUREATE_STATES, announce_freed_place
+
+    if ctx.from_state in {state.value for state in LAUREATE_STATES}:
+        announce_freed_place(ctx.application)

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from dcol.applications.sections import budget_problems, missing_documents, missing_fields
 from dcol.calls.eligibility import eligibility_problems
 from dcol.extensions import db
+from dcol.finance.envelopes import engaged_cofinancing, envelope_total
 from dcol.i18n import format_moment
 from dcol.models import (
     Agreement,
@@ -28,7 +29,6 @@ from dcol.models import (
     Deliverable,
     DeliverableState,
     EligibilityCheck,
-    Envelope,
     Expert,
     ExpertConflict,
     Mission,
@@ -46,18 +46,6 @@ from dcol.permissions import pending_proposal_for
 from workflows.context import Context, needs_input
 from workflows.inputs import parse_database_id, parse_day
 
-# Dossiers whose cofinancing counts against the call's envelope (reserved, committed or paid).
-ENVELOPE_STATES = frozenset(
-    {
-        ApplicationState.SELECTED,
-        ApplicationState.MATCHING,
-        ApplicationState.EXPERT_PROPOSED,
-        ApplicationState.AGREEMENT,
-        ApplicationState.IN_PROGRESS,
-        ApplicationState.FINAL_REPORT,
-        ApplicationState.CLOSED,
-    }
-)
 # Missions that occupy one of the expert's slots (a pending proposal occupies one too).
 BUSY_STATES = frozenset(
     {ApplicationState.AGREEMENT, ApplicationState.IN_PROGRESS, ApplicationState.FINAL_REPORT}
@@ -187,26 +175,12 @@ def envelope_has_room(ctx: Context) -> list[str]:
     app = ctx.application
     if not ctx.preview:
         db.session.execute(sa.select(Call.id).where(Call.id == app.call_id).with_for_update())
-    total = db.session.scalar(
-        sa.select(sa.func.sum(Envelope.amount)).where(
-            Envelope.call_id == app.call_id, Envelope.funder_id.is_(None)
-        )
-    )
-    if total is None:
-        total = db.session.scalar(
-            sa.select(sa.func.sum(Envelope.amount)).where(Envelope.call_id == app.call_id)
-        )
+    total = envelope_total(app.call_id)
     if total is None:
         return [_("Aucune enveloppe budgétaire n'est définie pour cet appel.")]
     if app.estimated_cofinancing is None:
         return [_("Le cofinancement estimé du dossier n'a pas été calculé.")]
-    engaged = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Application.estimated_cofinancing), 0)).where(
-            Application.call_id == app.call_id,
-            Application.id != app.id,
-            Application.state.in_(ENVELOPE_STATES),
-        )
-    )
+    engaged = engaged_cofinancing(app.call_id, excluding=[app.id])
     remaining = Decimal(total) - Decimal(engaged)
     if app.estimated_cofinancing > remaining:
         from dcol.i18n import format_money

@@ -18,6 +18,8 @@ from dcol.models import (
     Application,
     CallKind,
     ConflictStatus,
+    Document,
+    DocumentKind,
     MembershipStatus,
     MissionProposal,
     ProposalStatus,
@@ -241,9 +243,24 @@ def receipt_attachments(ctx: Context) -> list[dict]:
     ]
 
 
+def letter_attachments(ctx: Context) -> list[dict]:
+    """The committee's decision letter just written (see ``effects.write_decision_letter``)."""
+    letter = db.session.scalar(
+        sa.select(Document).where(Document.application_id == ctx.application.id,
+                                  Document.kind == DocumentKind.LETTER)
+        .order_by(Document.uploaded_at.desc(), Document.id.desc()).limit(1))
+    if letter is None:
+        return []
+    return [{"filename": letter.original_name, "stored_name": letter.stored_name,
+             "content_type": letter.content_type}]
+
+
 # Files attached to every mail of an event, by event name.
 EVENT_ATTACHMENTS: dict[str, Callable[[Context], list[dict]]] = {
     "submit": receipt_attachments,
+    "select": letter_attachments,
+    "waitlist": letter_attachments,
+    "reject": letter_attachments,
 }
 
 

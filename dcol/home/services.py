@@ -202,9 +202,12 @@ def _committee_section(user: User) -> Section:
         .order_by(CommitteeSession.held_at)
         .limit(QUEUE_LIMIT)
     )
+    from flask import url_for
+
     from dcol.i18n import format_moment
 
-    section.tasks = [Task(s.title, f"{s.call.title} — {format_moment(s.held_at)}") for s in sessions]
+    section.tasks = [Task(s.title, f"{s.call.title} — {format_moment(s.held_at)}",
+                          url_for("committee.session", session_id=s.id)) for s in sessions]
     return section
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from dcol import audit
 from dcol.extensions import db
 from dcol.i18n import format_number
-from dcol.mail import external_url, queue_mail
+from dcol.mail import external_url, queue_notice
 from dcol.models import (
     Application,
     ApplicationState,
@@ -66,13 +66,6 @@ def _record(application: Application, actor: User | None, event: str, comment: s
             **payload) -> None:
     audit.record(application_id=application.id, actor=actor, event=event, occurred_at=utcnow(),
                  comment=comment, payload=payload)
-
-
-def _notify(user: User, subject: str, body: str, link: str, comment: str = "", **params) -> None:
-    """A mail from ``templates/mail/notice.txt``: ``subject`` and ``body`` are French texts
-    (marked with ``N_``) translated in the recipient's language with ``params``."""
-    queue_mail(user.email, "notice", locale=user.locale, user=user, subject=subject, body=body,
-               params=params, link=link, comment=comment)
 
 
 def _require(user: User, action: Action, application: Application, message: str) -> None:
@@ -188,7 +181,7 @@ def assign_reviewer(application: Application, actor: User, reviewer: User | None
     db.session.flush()
     _record(application, actor, "reviewer_assigned", reviewer_id=reviewer.id,
             name=reviewer.full_name)
-    _notify(reviewer, N_("Dossier %(reference)s à instruire"),
+    queue_notice(reviewer, N_("Dossier %(reference)s à instruire"),
             N_("Le dossier %(reference)s (%(organisation)s) vous est confié. Déclarez d'abord "
                "l'absence de conflit d'intérêts avec la collectivité : vous pourrez alors le lire "
                "et l'évaluer."),
@@ -283,7 +276,7 @@ def declare_conflict(application: Application, reviewer: User, has_conflict: boo
     if has_conflict:
         link = external_url("reviews.assignments", call_id=application.call_id)
         for manager in manager_users():
-            _notify(manager, N_("Instructeur à remplacer sur %(reference)s"),
+            queue_notice(manager, N_("Instructeur à remplacer sur %(reference)s"),
                     N_("%(name)s a déclaré un conflit d'intérêts avec le dossier %(reference)s "
                        "(%(organisation)s) : affectez un autre instructeur."), link,
                     name=reviewer.full_name, reference=application.reference,
@@ -408,7 +401,7 @@ def reopen_review(application: Application, manager: User, review: Review, reaso
     review.state, review.submitted_at = ReviewState.DRAFT, None
     _record(application, manager, "review_reopened", reviewer_id=review.reviewer_id,
             name=review.reviewer.full_name, comment=reason[:MAX_COMMENT])
-    _notify(review.reviewer, N_("Évaluation de %(reference)s rouverte"),
+    queue_notice(review.reviewer, N_("Évaluation de %(reference)s rouverte"),
             N_("Le chargé de mission a rouvert votre évaluation du dossier %(reference)s. "
                "Vous pouvez la modifier puis la soumettre à nouveau."),
             external_url("reviews.review", application_id=application.id),

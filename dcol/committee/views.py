@@ -1,0 +1,177 @@
+"""Committee pages: a call's sessions, a session with its attendance, agenda and decision forms,
+and its minutes. Thin: the rules are in ``dcol.committee.services``."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from dcol.committee import documents, services
+from dcol.extensions import db
+from dcol.i18n import PARIS
+from dcol.models import Call, CommitteeSession, Decision
+from dcol.permissions import Action, can, load_or_404
+from forms.base import FlaskForm
+from workflows.engine import WorkflowError
+
+bp = Blueprint("committee", __name__)
+
+
+class PostForm(FlaskForm):
+    """The CSRF token of the committee's forms (their rules are the services')."""
+
+
+def _expired() -> list[str]:
+    return [_("Le formulaire a expiré : rechargez la page et réessayez.")]
+
+
+def _details_from_form() -> dict:
+    return {"title": request.form.get("title", ""), "date": request.form.get("date", ""),
+            "time": request.form.get("time", ""), "location": request.form.get("location", ""),
+            "quorum": request.form.get("quorum", ""),
+            "member_ids": request.form.getlist("member_ids")}
+
+
+# --- a call's sessions ------------------------------------------------------------------------
+
+
+def _render_index(call, *, problems=(), errors=None, values=None, status=200):
+    return render_template(
+        "committee/index.html", call=call, form=PostForm(),
+        sessions=services.sessions_of(call, current_user),
+        may_manage=can(current_user, Action.CALL_MANAGE, call), pool=services.committee_pool(),
+        proposals=services.promotion_proposals(call), problems=list(problems),
+        errors=errors or {}, values=values, today=date.today().isoformat(),
+    ), status
+
+
+@bp.get("/appels/<int:call_id>/comites")
+@login_required
+def index(call_id: int):
+    call = load_or_404(Call, call_id, Action.CALL_VIEW_RANKING)
+    return _render_index(call)
+
+
+@bp.post("/appels/<int:call_id>/comites")
+@login_required
+def create(call_id: int):
+    call = load_or_404(Call, call_id, Action.CALL_MANAGE)
+    if not PostForm().validate_on_submit():
+        return _render_index(call, problems=_expired(), values=request.form, status=422)
+    try:
+        session = services.save_session(call, current_user, _details_from_form())
+    except WorkflowError as error:
+        db.session.rollback()
+        call = load_or_404(Call, call_id, Action.CALL_MANAGE)
+        return _render_index(call, problems=[error.message], values=request.form,
+                             errors=getattr(error, "errors", {}), status=error.status)
+    db.session.commit()
+    flash(_("La séance « %(title)s » est programmée.", title=session.title), "success")
+    return redirect(url_for("committee.session", session_id=session.id))
+
+
+# --- a session --------------------------------------------------------------------------------
+
+
+def _render_session(session, *, problems=(), errors=None, values=None, status=200):
+    seat = next((m for m in session.members if m.user_id == current_user.id), None)
+    may_decide = (can(current_user, Action.SESSION_DECIDE, session) and seat is not None
+                  and seat.is_present and session.state.value == "open")
+    return render_template(
+        "committee/session.html", session=session, call=session.call, form=PostForm(),
+        agenda=services.agenda(session), decisions=list(Decision),
+        may_manage=can(current_user, Action.CALL_MANAGE, session.call), may_decide=may_decide,
+        quorum_reached=services.quorum_reached(session),
+        present_count=len(services.present_members(session)), pool=services.committee_pool(),
+        members=services.members_of(session),
+        problems=list(problems), errors=errors or {}, values=values,
+        held_at_local=session.held_at.astimezone(PARIS),
+    ), status
+
+
+@bp.get("/comites/<int:session_id>")
+@login_required
+def session(session_id: int):
+    return _render_session(load_or_404(CommitteeSession, session_id, Action.SESSION_VIEW))
+
+
+def _session_post(session_id: int, operation, success: str):
+    session = load_or_404(CommitteeSession, session_id, Action.SESSION_VIEW)
+    if not PostForm().validate_on_submit():
+        return _render_session(session, problems=_expired(), values=request.form, status=422)
+    try:
+        operation(session)
+    except WorkflowError as error:
+        db.session.rollback()
+        session = load_or_404(CommitteeSession, session_id, Action.SESSION_VIEW)
+        return _render_session(session, problems=[error.message, *error.problems],
+                               errors=getattr(error, "errors", {}), values=request.form,
+                               status=error.status)
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("committee.session", session_id=session_id))
+
+
+@bp.post("/comites/<int:session_id>")
+@login_required
+def edit(session_id: int):
+    return _session_post(
+        session_id,
+        lambda session: services.save_session(session.call, current_user, _details_from_form(),
+                                              session),
+        _("La séance est enregistrée."))
+
+
+@bp.post("/comites/<int:session_id>/presences")
+@login_required
+def attendance(session_id: int):
+    present = {int(raw) for raw in request.form.getlist("present") if raw.isdigit()}
+    return _session_post(
+        session_id, lambda session: services.record_attendance(session, current_user, present),
+        _("Les présences sont enregistrées."))
+
+
+@bp.post("/comites/<int:session_id>/ouverture")
+@login_required
+def open_session(session_id: int):
+    return _session_post(session_id,
+                         lambda session: services.open_session(session, current_user),
+                         _("La séance est ouverte : les membres présents peuvent décider."))
+
+
+@bp.post("/comites/<int:session_id>/cloture")
+@login_required
+def close_session(session_id: int):
+    return _session_post(session_id,
+                         lambda session: services.close_session(session, current_user),
+                         _("La séance est close. Le procès-verbal est disponible."))
+
+
+@bp.post("/comites/<int:session_id>/decisions")
+@login_required
+def decide(session_id: int):
+    """One decision or several (one per dossier of the agenda): all recorded, or none."""
+    chosen = [
+        (int(key.removeprefix("decision-")), value, request.form.get(
+            f"reason-{key.removeprefix('decision-')}", ""))
+        for key, value in request.form.items()
+        if key.startswith("decision-") and key.removeprefix("decision-").isdigit() and value
+    ]
+    count = len(chosen)
+    return _session_post(
+        session_id, lambda session: services.decide(session, current_user, chosen),
+        _("%(count)s décision(s) enregistrée(s) ; les collectivités en sont informées par "
+          "courrier.", count=count))
+
+
+@bp.get("/comites/<int:session_id>/proces-verbal.pdf")
+@login_required
+def minutes(session_id: int):
+    session = load_or_404(CommitteeSession, session_id, Action.SESSION_VIEW)
+    return send_file(io.BytesIO(documents.build_minutes_pdf(session)),
+                     mimetype="application/pdf", download_name=documents.minutes_filename(session),
+                     max_age=0)
