@@ -579,3 +579,13 @@ def test_instruction_overview_lists_the_calls_each_one_follows(world, client):
     logout(client)
     login(client, cast.signatory)
     assert client.get("/instruction").status_code == 404
+
+
+def test_grid_refuses_absurd_numbers_and_malformed_tie_breaks_in_french(world):
+    call, _cast, _application = world
+    admin = f.make_user(Role.ADMIN)
+    with pytest.raises(grids.GridRefused) as refused:
+        grids.update_grid(call, admin, [{"label": "Impact", "weight": "1e40", "threshold": "1e40"}],
+                          {"divergence_threshold": "2", "min_reviewers": "2",
+                           "tie_breaks": ["criterion:x"]})
+    assert set(refused.value.errors) == {"criteria-0-weight", "criteria-0-threshold", "tie_breaks"}

@@ -81,7 +81,9 @@ def _decimal(raw, *, places: int = 2) -> Decimal | None:
         value = Decimal(str(raw).strip().replace(",", ".").replace("\u202f", "").replace(" ", ""))
     except InvalidOperation:
         raise ValueError from None
-    if not value.is_finite() or value != value.quantize(Decimal(1).scaleb(-places)):
+    if not value.is_finite() or abs(value) >= 1_000_000:
+        raise ValueError
+    if value != value.quantize(Decimal(1).scaleb(-places)):
         raise ValueError
     return value
 
@@ -196,7 +198,7 @@ def update_grid(call: Call, user: User, criteria: list[dict], settings: dict) ->
             errors[f"criteria-{index}-id"] = _("Critère n° %(n)s : ce critère n'est pas de cet "
                                                "appel.", n=index + 1)
     parsed = _parse_settings(settings, errors)
-    for name in parsed.tie_breaks:
+    for name in parsed.tie_breaks if "tie_breaks" not in errors else ():
         if name.startswith("criterion:") and not 1 <= int(name.split(":")[1]) <= len(rows):
             errors["tie_breaks"] = _("Le départage renvoie à un critère qui n'existe pas.")
     if errors:
