@@ -129,10 +129,12 @@ def audit_verify_command():
 def workflow_tick_command():
     """Send due reminders and deliver pending mail (idempotent: run it from cron)."""
     from dcol.mail import deliver_pending
-    from workflows.reminders import send_deadline_reminders
+    from workflows.reminders import send_deadline_reminders, send_review_reminders
 
     queued = send_deadline_reminders()
     db.session.commit()
+    queued += send_review_reminders()
+    db.session.commit()  # releases the reviews locked while reminding
     sent = deliver_pending()
     click.echo(f"{queued} rappel(s) préparé(s), {sent} e-mail(s) envoyé(s).")
 

@@ -203,7 +203,9 @@ def test_minutes_list_members_present_and_every_decision(world, client):
     assert "Membres présents Claire Dubois, Marc Petit" in text
     assert "Membres absents Nadia Benali" in text
     assert "atteint" in text and "2 présent(s)" in text
-    assert first.reference in text and third.reference in text and second.reference not in text
+    references = text.replace(" ", "")  # however the table's cells break lines
+    assert first.reference in references and third.reference in references
+    assert second.reference not in references
     assert "Projet peu mûr." in text and "Retenu" in text and "Non retenu" in text
     assert "Dossiers retenus : 1" in text
 

@@ -194,8 +194,9 @@ def build_minutes_pdf(session) -> bytes:
         if len(rows) == 1:
             story.append(Paragraph(text(_("Aucune décision n'a été prise.")), styles["base"]))
         else:
-            table = Table(rows, colWidths=[2.6 * cm, 3.6 * cm, 1.8 * cm, 2.6 * cm, 2.2 * cm,
-                                           width - 12.8 * cm], repeatRows=1)
+            # The reference column fits a whole reference ("DCOL13-0007"), never split.
+            table = Table(rows, colWidths=[3.4 * cm, 3.2 * cm, 1.8 * cm, 2.6 * cm, 2.2 * cm,
+                                           width - 13.2 * cm], repeatRows=1)
             table.setStyle(TableStyle([
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#999999")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
