@@ -189,7 +189,9 @@ def is_cleared_reviewer(user: User, application: Application) -> bool:
     return review is not None and review.conflict_status is ConflictStatus.NONE
 
 
-def sits_on_committee(user: User, call_id: int, open_only: bool = False) -> bool:
+def sits_on_committee(user: User, call_id: int) -> bool:
+    """A committee member of one of the call's sessions (whatever its state): they see the
+    call's dossiers that reached the committee. Deciding needs more (``sits_in_open_session``)."""
     if Role.COMMITTEE not in user.roles:
         return False
     query = (
@@ -197,8 +199,6 @@ def sits_on_committee(user: User, call_id: int, open_only: bool = False) -> bool
         .join(CommitteeSession)
         .where(CommitteeMember.user_id == user.id, CommitteeSession.call_id == call_id)
     )
-    if open_only:
-        query = query.where(CommitteeSession.state != SessionState.CLOSED)
     return db.session.scalar(query.limit(1)) is not None
 
 
@@ -358,10 +358,13 @@ def _app_view_reviews(user: User, app: Application) -> bool:
 
 @rule(Action.APP_DECIDE)
 def _app_decide(user: User, app: Application) -> bool:
+    """The committee decides in session: a member present at an open session of the call whose
+    quorum is reached (wherever the event is fired from: the session page, the dossier page or
+    the API). The decision is recorded against that session by the workflow."""
     return app.state in {
         ApplicationState.REVIEWED,
         ApplicationState.WAITLISTED,
-    } and sits_on_committee(user, app.call_id, open_only=True)
+    } and sits_in_open_session(user, app.call_id)
 
 
 @rule(Action.APP_VIEW_FINANCE)
@@ -455,18 +458,69 @@ def _proposal_respond(user: User, proposal: MissionProposal) -> bool:
 # --- committee ------------------------------------------------------------------------------
 
 
-def _is_session_member(user: User, session: CommitteeSession) -> bool:
-    return Role.COMMITTEE in user.roles and any(m.user_id == user.id for m in session.members)
+def seat_of(user: User, session: CommitteeSession) -> CommitteeMember | None:
+    """The user's seat in the session (committee members only)."""
+    if Role.COMMITTEE not in user.roles:
+        return None
+    return next((m for m in session.members if m.user_id == user.id), None)
+
+
+def present_count(session: CommitteeSession) -> int:
+    return sum(1 for member in session.members if member.is_present)
+
+
+def has_quorum(session: CommitteeSession) -> bool:
+    return present_count(session) >= session.quorum
+
+
+def open_sessions_sat_at(user: User, call_id: int) -> sa.Select:
+    """The open sessions of the call where ``user`` is present and whose quorum is reached:
+    where they decide."""
+    present = (
+        sa.select(sa.func.count())
+        .select_from(CommitteeMember)
+        .where(CommitteeMember.session_id == CommitteeSession.id,
+               CommitteeMember.is_present.is_(True))
+        .correlate(CommitteeSession)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(CommitteeSession)
+        .join(CommitteeMember)
+        .where(
+            CommitteeMember.user_id == user.id,
+            CommitteeMember.is_present.is_(True),
+            CommitteeSession.call_id == call_id,
+            CommitteeSession.state == SessionState.OPEN,
+            present >= CommitteeSession.quorum,
+        )
+    )
+
+
+def sits_in_open_session(user: User, call_id: int) -> bool:
+    """Present at an open session of the call whose quorum is reached (one query)."""
+    if Role.COMMITTEE not in user.roles:
+        return False
+    return db.session.scalar(open_sessions_sat_at(user, call_id).limit(1)) is not None
 
 
 @rule(Action.SESSION_VIEW)
 def _session_view(user: User, session: CommitteeSession) -> bool:
-    return is_staff_overseer(user) or _is_session_member(user, session)
+    """CUF's managers and admins see every session; a committee member sees the sessions they
+    sit on (and their agenda), nothing else."""
+    return is_staff_overseer(user) or seat_of(user, session) is not None
 
 
 @rule(Action.SESSION_DECIDE)
 def _session_decide(user: User, session: CommitteeSession) -> bool:
-    return session.state is not SessionState.CLOSED and _is_session_member(user, session)
+    """A member present at the open session, once its quorum is reached."""
+    seat = seat_of(user, session)
+    return (
+        session.state is SessionState.OPEN
+        and seat is not None
+        and seat.is_present
+        and has_quorum(session)
+    )
 
 
 

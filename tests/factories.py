@@ -33,6 +33,7 @@ from dcol.models import (
     OrganisationStatus,
     Review,
     Role,
+    SessionState,
     Track,
     utcnow,
 )
@@ -143,8 +144,10 @@ def assign_reviewer(app: Application, reviewer, status: ConflictStatus = Conflic
 
 
 def seat_on_committee(call: Call, member) -> CommitteeSession:
-    session = CommitteeSession(call=call, title="Comité de sélection", held_at=utcnow() + timedelta(days=7))
-    session.members.append(CommitteeMember(user=member))
+    """An open session of the call where ``member`` sits, present (quorum 1): they may decide."""
+    session = CommitteeSession(call=call, title="Comité de sélection", held_at=utcnow() + timedelta(days=7),
+                               state=SessionState.OPEN, quorum=1)
+    session.members.append(CommitteeMember(user=member, is_present=True))
     db.session.add(session)
     db.session.flush()
     return session

@@ -103,14 +103,14 @@ EVENTS: tuple[Event, ...] = (
         (S.REVIEWED, S.WAITLISTED), S.SELECTED,
         N_("comité de sélection"), Action.APP_DECIDE,
         guards=(guards.envelope_has_room,),
-        effects=(effects.write_decision_letter,),
+        effects=(effects.record_committee_decision, effects.write_decision_letter),
         notify=(notifications.to_organisation,),
     ),
     Event(
         "waitlist", N_("Placer en liste d'attente"),
         (S.REVIEWED,), S.WAITLISTED,
         N_("comité de sélection"), Action.APP_DECIDE,
-        effects=(effects.write_decision_letter,),
+        effects=(effects.record_committee_decision, effects.write_decision_letter),
         notify=(notifications.to_organisation,),
     ),
     Event(
@@ -118,7 +118,7 @@ EVENTS: tuple[Event, ...] = (
         (S.REVIEWED, S.WAITLISTED), S.REJECTED,
         N_("comité de sélection"), Action.APP_DECIDE,
         reason_required=True, reason_label=N_("Motif de la décision"),
-        effects=(effects.write_decision_letter,),
+        effects=(effects.record_committee_decision, effects.write_decision_letter),
         notify=(notifications.to_organisation,),
     ),
     Event(

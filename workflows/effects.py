@@ -15,6 +15,7 @@ from dcol.extensions import db
 from dcol.finance.cofinancing import estimate_cofinancing
 from dcol.i18n import PARIS
 from dcol.models import (
+    ApplicationState,
     DocumentKind,
     Expert,
     Mission,
@@ -157,19 +158,27 @@ def cancel_pending_proposals(ctx: Context) -> None:
         proposal.status = ProposalStatus.CANCELLED
 
 
+def record_committee_decision(ctx: Context) -> None:
+    """The committee's decision (select, waitlist or reject) recorded against the open session
+    where the member sits, whichever page or API fired it."""
+    from dcol.committee.services import record_decision
+
+    record_decision(ctx.application, ctx.event.name, ctx.actor, ctx.comment, ctx.now)
+
+
 def write_decision_letter(ctx: Context) -> None:
     """The committee's decision letter (select, waitlist or reject), stored on the dossier; the
     organisation's mail carries it (``notifications.EVENT_ATTACHMENTS``)."""
-    from dcol.committee.documents import issue_decision_letter
+    from dcol.committee.letters import issue_decision_letter
 
-    issue_decision_letter(ctx.application, ctx.event.name, ctx.comment, ctx.now,
-                          ctx.actor.id if ctx.actor else None)
+    issue_decision_letter(ctx.application, ctx.event.name, ctx.comment, ctx.now, ctx.actor,
+                          promoted=ctx.from_state == ApplicationState.WAITLISTED.value)
 
 
 def offer_freed_place(ctx: Context) -> None:
     """A laureate withdrawn frees a place: the first waitlisted dossier of its track is proposed
-    for promotion to the managers and the committee."""
-    from dcol.committee.services import LAUREATE_STATES, announce_freed_place
+    for promotion to the managers and the committee (never selected automatically)."""
+    from dcol.committee.agenda import LAUREATE_STATES, announce_freed_place
 
     if ctx.from_state in {state.value for state in LAUREATE_STATES}:
         announce_freed_place(ctx.application)

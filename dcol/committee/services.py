@@ -1,31 +1,32 @@
-"""Selection committees: sessions (date, place, members, quorum, attendance), the agenda of the
-call's instructed dossiers by rank with the running total of their estimated cofinancing against
-the envelope, the decisions, and the promotion of a waitlisted dossier when a laureate withdraws.
+"""Selection committees: sessions (date, place, members, quorum, attendance) and their decisions.
 
-A session goes planned → open → closed. The manager plans it, records who is present and opens
-it once the quorum is reached; present members then decide, one dossier or several at a time.
-Each decision is the dossier's workflow event (``select``, ``waitlist``, ``reject``) fired by the
-member, plus a ``CommitteeDecision`` row, in the caller's transaction: a batch is all or nothing
-(the view commits once, or rolls everything back). Operations flush only.
+A session goes planned → open → closed. The call's manager plans it (title, date and time in
+Paris, location, quorum, members chosen among the users with the committee role), records who
+is present, opens it once the quorum is reached and closes it. While it is open, a member present
+decides on the agenda's dossiers (``dcol.committee.agenda``), one or several at a time.
+
+A decision is the dossier's workflow event (``select``, ``waitlist``, ``reject``) fired by the
+member; the workflow's effects record the ``CommitteeDecision`` against the session and write the
+decision letter, in the same transaction (so a decision fired from the dossier page or the API's
+``/events`` is recorded just the same). Who may decide is ``dcol.permissions``' APP_DECIDE and
+SESSION_DECIDE. Operations flush only; the caller commits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from decimal import Decimal
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
-from dcol.extensions import db
-from dcol.finance.envelopes import ENVELOPE_STATES, engaged_cofinancing, envelope_total
+from dcol.extensions import db, savepoint
 from dcol.i18n import PARIS
 from dcol.models import (
     Application,
     ApplicationState,
-    AuditEvent,
     Call,
     CommitteeDecision,
     CommitteeMember,
@@ -34,21 +35,32 @@ from dcol.models import (
     Role,
     SessionState,
     User,
-    utcnow,
 )
-from dcol.permissions import Action, can
-from dcol.reviews.scoring import Aggregate
-from dcol.reviews.services import ranking
+from dcol.permissions import (
+    Action,
+    can,
+    has_quorum,
+    open_sessions_sat_at,
+    present_count,
+    seat_of,
+)
 from workflows import engine
 from workflows.engine import Forbidden, InvalidInput, NotApplicable, NotVisible
 
 S = ApplicationState
-# The dossiers a committee decides on; and those it already decided, which stay on the agenda.
+# The dossiers a committee decides on (a waitlisted dossier may still be selected or rejected).
 UNDECIDED = frozenset({S.REVIEWED, S.WAITLISTED})
 EVENT_OF = {Decision.SELECT: "select", Decision.WAITLIST: "waitlist", Decision.REJECT: "reject"}
-# A laureate withdrawn from one of these states frees its place.
-LAUREATE_STATES = frozenset({S.SELECTED, S.MATCHING, S.EXPERT_PROPOSED, S.AGREEMENT})
-MAX_TITLE = 200
+DECISION_OF = {event: decision for decision, event in EVENT_OF.items()}
+MAX_TEXT = 200  # title and location
+MAX_REASON = 5000
+MAX_DATABASE_ID = 2**31 - 1
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+DEFAULT_TIME = time(9, 30)
+
+# The session a batch of decisions is being taken in, for the effect that records them (a
+# member could sit at two open sessions of the same call).
+_SITTING: ContextVar[int | None] = ContextVar("committee_sitting_session", default=None)
 
 
 class SessionRefused(InvalidInput):
@@ -61,7 +73,8 @@ class SessionRefused(InvalidInput):
 
 class DecisionsRefused(engine.WorkflowError):
     """A batch of decisions of which at least one is refused: none is applied. ``refusals``
-    maps each refused dossier's reference to its reasons; ``status`` is the worst refusal's."""
+    maps each refused dossier's reference (its id, for a dossier not on the agenda) to its reasons;
+    ``status`` is the highest of the refusals' statuses."""
 
     def __init__(self, refusals: dict[str, list[str]], status: int):
         super().__init__(
@@ -70,6 +83,7 @@ class DecisionsRefused(engine.WorkflowError):
             [f"{reference} : {' '.join(reasons)}" for reference, reasons in refusals.items()],
         )
         self.refusals = refusals
+        self.errors = {reference: " ".join(reasons) for reference, reasons in refusals.items()}
         self.status = status
 
 
@@ -77,7 +91,8 @@ class DecisionsRefused(engine.WorkflowError):
 
 
 def sessions_of(call: Call, user: User) -> list[CommitteeSession]:
-    """The call's sessions ``user`` may see (all for CUF staff, their own for a member)."""
+    """The call's sessions ``user`` may see (all for CUF staff, their own for a member), latest
+    first, members loaded."""
     sessions = db.session.scalars(
         sa.select(CommitteeSession)
         .options(selectinload(CommitteeSession.members).joinedload(CommitteeMember.user))
@@ -88,46 +103,73 @@ def sessions_of(call: Call, user: User) -> list[CommitteeSession]:
 
 
 def committee_pool() -> list[User]:
+    """Who may sit on a session: enabled users with the committee role."""
     return list(db.session.scalars(
         sa.select(User).where(User.is_enabled.is_(True), User.role_rows.any(role=Role.COMMITTEE))
         .order_by(User.full_name, User.id)))
 
 
+def parse_moment(data: dict) -> datetime | None:
+    """When the session is held, in UTC: ``held_at`` (ISO 8601; Paris time without an offset)
+    or ``date`` (YYYY-MM-DD) and ``time`` (HH:MM, Paris; 09:30 by default). None if invalid."""
+    try:
+        if data.get("held_at") not in (None, ""):
+            raw = data["held_at"]
+            moment = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw).strip())
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=PARIS)
+        else:
+            raw_day, raw_time = data.get("date"), data.get("time")
+            day = raw_day if isinstance(raw_day, date) else date.fromisoformat(
+                str(raw_day or "").strip())
+            hour = raw_time if isinstance(raw_time, time) else (
+                time.fromisoformat(str(raw_time).strip()) if str(raw_time or "").strip()
+                else DEFAULT_TIME)
+            moment = datetime.combine(day, hour.replace(tzinfo=None), tzinfo=PARIS)
+        moment = moment.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return moment if EARLIEST_YEAR <= moment.year <= LATEST_YEAR else None
+
+
+def _member_ids(raw_ids) -> list[int] | None:
+    if isinstance(raw_ids, str | bytes) or not hasattr(raw_ids, "__iter__"):
+        return None
+    ids = []
+    for raw in raw_ids:
+        if isinstance(raw, bool):
+            return None
+        try:
+            ids.append(int(str(raw).strip()))
+        except ValueError:
+            return None
+    return list(dict.fromkeys(ids))
+
+
 def _parse_details(data: dict) -> tuple[dict, dict[str, str]]:
     errors: dict[str, str] = {}
-    title = (data.get("title") or "").strip()
+    title = str(data.get("title") or "").strip()
     if not title:
         errors["title"] = _("Donnez un intitulé à la séance.")
-    elif len(title) > MAX_TITLE:
-        errors["title"] = _("Intitulé trop long (%(max)s caractères au plus).", max=MAX_TITLE)
-    location = (data.get("location") or "").strip()
-    if len(location) > MAX_TITLE:
-        errors["location"] = _("Lieu trop long (%(max)s caractères au plus).", max=MAX_TITLE)
-    held_at = None
-    try:
-        day = data.get("date")
-        day = day if isinstance(day, date) else date.fromisoformat(str(day or "").strip())
-        hour = data.get("time") or "09:30"
-        hour = hour if isinstance(hour, time) else time.fromisoformat(str(hour).strip())
-        held_at = datetime.combine(day, hour, tzinfo=PARIS)
-    except ValueError:
+    elif len(title) > MAX_TEXT:
+        errors["title"] = _("Intitulé trop long (%(max)s caractères au plus).", max=MAX_TEXT)
+    location = str(data.get("location") or "").strip()
+    if len(location) > MAX_TEXT:
+        errors["location"] = _("Lieu trop long (%(max)s caractères au plus).", max=MAX_TEXT)
+    held_at = parse_moment(data)
+    if held_at is None:
         errors["date"] = _("Indiquez la date et l'heure de la séance (heure de Paris).")
     try:
         quorum = int(str(data.get("quorum", "")).strip())
-        if quorum < 1:
+        if not 1 <= quorum <= 1000:
             raise ValueError
     except ValueError:
         quorum = None
         errors["quorum"] = _("Le quorum est un nombre entier d'au moins 1.")
-    member_ids = []
-    for raw in data.get("member_ids") or []:
-        try:
-            member_ids.append(int(raw))
-        except (TypeError, ValueError):
-            errors["member_ids"] = _("Membre inconnu.")
+    ids = _member_ids(data.get("member_ids") or [])
     pool = {user.id: user for user in committee_pool()}
-    members = [pool[i] for i in dict.fromkeys(member_ids) if i in pool]
-    if len(members) != len(set(member_ids)):
+    members = [pool[i] for i in ids or [] if i in pool]
+    if ids is None or len(members) != len(ids):
         errors["member_ids"] = _("Seuls des membres du comité de sélection peuvent siéger.")
     elif not members:
         errors["member_ids"] = _("Choisissez les membres qui siègent.")
@@ -140,8 +182,10 @@ def _parse_details(data: dict) -> tuple[dict, dict[str, str]]:
 
 def save_session(call: Call, manager: User, data: dict,
                  session: CommitteeSession | None = None) -> CommitteeSession:
-    """Plan a session of ``call`` (or change a planned one): title, date and time (Paris),
-    location, quorum and members (users with the committee role)."""
+    """Plan a session of ``call`` (or change a planned one): ``title``, when (``date`` and
+    ``time`` in Paris, or ``held_at``), ``location``, ``quorum`` (at least 1, at most the number
+    of members) and ``member_ids`` (users with the committee role). Every field is checked
+    before anything is written: ``SessionRefused`` names each wrong field."""
     if not can(manager, Action.CALL_MANAGE, call):
         raise Forbidden(_("Seul le chargé de mission organise les séances du comité."))
     if session is not None and session.state is not SessionState.PLANNED:
@@ -159,9 +203,9 @@ def save_session(call: Call, manager: User, data: dict,
     for member in list(session.members):
         if member.user_id not in wanted:
             session.members.remove(member)
-    present = {member.user_id for member in session.members}
+    seated = {member.user_id for member in session.members}
     for user in details["members"]:
-        if user.id not in present:
+        if user.id not in seated:
             session.members.append(CommitteeMember(user_id=user.id, is_present=False))
     db.session.flush()
     return session
@@ -172,47 +216,51 @@ def _require_manager(session: CommitteeSession, manager: User) -> None:
         raise Forbidden(_("Seul le chargé de mission conduit la séance."))
 
 
-def record_attendance(session: CommitteeSession, manager: User, present_ids: set[int]) -> None:
-    """Who is present (members only), until the session is closed."""
+def record_attendance(session: CommitteeSession, manager: User, present_ids) -> None:
+    """Who is present (members only), until the session is closed; an open session keeps its
+    quorum."""
     _require_manager(session, manager)
     if session.state is SessionState.CLOSED:
         raise NotApplicable(_("La séance est close : les présences ne se modifient plus."))
+    ids = _member_ids(present_ids)
     members = {member.user_id for member in session.members}
-    if set(present_ids) - members:
+    if ids is None or set(ids) - members:
         raise InvalidInput(_("Seuls les membres de la séance peuvent être présents."))
     for member in session.members:
-        member.is_present = member.user_id in present_ids
-    if session.state is SessionState.OPEN and not quorum_reached(session):
-        raise NotApplicable(_("Le quorum ne serait plus atteint : la séance est ouverte."))
+        member.is_present = member.user_id in ids
+    if session.state is SessionState.OPEN and not has_quorum(session):
+        raise NotApplicable(_("La séance est ouverte : le quorum doit rester atteint "
+                              "(%(quorum)s membre(s) présent(s) au moins).",
+                              quorum=session.quorum))
     db.session.flush()
 
 
-def members_of(session: CommitteeSession) -> list[CommitteeMember]:
-    """The session's members, by name."""
-    return sorted(session.members, key=lambda m: (m.user.full_name, m.user_id))
-
-
 def present_members(session: CommitteeSession) -> list[CommitteeMember]:
-    return [member for member in members_of(session) if member.is_present]
+    return [member for member in session.members if member.is_present]
 
 
 def quorum_reached(session: CommitteeSession) -> bool:
-    return len(present_members(session)) >= session.quorum
+    return has_quorum(session)
+
+
+def _quorum_message(session: CommitteeSession) -> str:
+    return _("Quorum non atteint : %(present)s membre(s) présent(s) sur %(quorum)s requis.",
+             present=present_count(session), quorum=session.quorum)
 
 
 def open_session(session: CommitteeSession, manager: User) -> None:
+    """Open a planned session whose quorum is reached: its present members may decide."""
     _require_manager(session, manager)
     if session.state is not SessionState.PLANNED:
         raise NotApplicable(_("Seule une séance prévue peut être ouverte."))
-    if not quorum_reached(session):
-        raise NotApplicable(_("Quorum non atteint : %(present)s membre(s) présent(s) sur "
-                              "%(quorum)s requis.", present=len(present_members(session)),
-                              quorum=session.quorum))
+    if not has_quorum(session):
+        raise NotApplicable(_quorum_message(session))
     session.state = SessionState.OPEN
     db.session.flush()
 
 
 def close_session(session: CommitteeSession, manager: User) -> None:
+    """Close an open session: its decisions, and so its minutes, no longer change."""
     _require_manager(session, manager)
     if session.state is not SessionState.OPEN:
         raise NotApplicable(_("Seule une séance ouverte peut être close."))
@@ -220,194 +268,134 @@ def close_session(session: CommitteeSession, manager: User) -> None:
     db.session.flush()
 
 
-# --- agenda -----------------------------------------------------------------------------------
-
-
-@dataclass
-class AgendaItem:
-    application: Application
-    track_name: str
-    rank: int
-    is_tied: bool
-    aggregate: Aggregate
-    decision: CommitteeDecision | None  # taken in this session
-    running_total: Decimal  # engaged before the agenda + cofinancing down to this line
-    exceeds_envelope: bool
-    is_promotion_proposal: bool = False
-
-    @property
-    def is_undecided(self) -> bool:
-        """Still to decide on (a waitlisted dossier may be selected or rejected later)."""
-        return self.application.state in UNDECIDED
-
-
-@dataclass
-class Agenda:
-    session: CommitteeSession
-    items: list[AgendaItem] = field(default_factory=list)
-    envelope: Decimal | None = None
-    engaged_before: Decimal = Decimal("0")  # dossiers of the call selected outside this agenda
-    selected_total: Decimal = Decimal("0")  # selected on this agenda
-
-    @property
-    def remaining(self) -> Decimal | None:
-        if self.envelope is None:
-            return None
-        return self.envelope - self.engaged_before - self.selected_total
-
-
-def agenda(session: CommitteeSession) -> Agenda:
-    """The dossiers the session decides on (instructed, not yet decided, or waitlisted), and those
-    it decided, in ranking order per track, with the running total of their estimated cofinancing
-    on top of what the call has already engaged (a fixed number of queries)."""
-    decisions = {d.application_id: d for d in db.session.scalars(
-        sa.select(CommitteeDecision).where(CommitteeDecision.session_id == session.id)
-        .order_by(CommitteeDecision.decided_at))}  # the latest decision of a dossier wins
-    states = frozenset(UNDECIDED | {S.SELECTED, S.REJECTED, S.MATCHING, S.EXPERT_PROPOSED,
-                                    S.AGREEMENT, S.WITHDRAWN})
-    tracks = ranking(session.call, states)
-    ids = [entry.candidate.application_id for track in tracks for entry in track.ranked]
-    applications = {a.id: a for a in db.session.scalars(
-        sa.select(Application).options(joinedload(Application.organisation))
-        .where(Application.id.in_(ids)))}
-    result = Agenda(session, envelope=envelope_total(session.call_id))
-    on_agenda = [i for i in ids if applications[i].state in UNDECIDED or i in decisions]
-    result.engaged_before = engaged_cofinancing(session.call_id, excluding=on_agenda)
-    proposals = set(promotion_proposals(session.call))
-    running = result.engaged_before
-    for track in tracks:
-        for entry in track.ranked:
-            application = applications[entry.candidate.application_id]
-            if application.id not in on_agenda:
-                continue
-            amount = application.estimated_cofinancing or Decimal("0")
-            if application.state in UNDECIDED or application.state in ENVELOPE_STATES:
-                running += amount  # what the envelope needs if it is (or stays) selected
-            if application.state in ENVELOPE_STATES:
-                result.selected_total += amount
-            result.items.append(AgendaItem(
-                application=application, track_name=track.track_name, rank=entry.rank,
-                is_tied=entry.is_tied, aggregate=entry.candidate.aggregate,
-                decision=decisions.get(application.id), running_total=running,
-                exceeds_envelope=result.envelope is not None and running > result.envelope,
-                is_promotion_proposal=application.id in proposals,
-            ))
-    return result
-
-
 # --- decisions --------------------------------------------------------------------------------
 
 
-def decide(session: CommitteeSession, member: User,
-           decisions: list[tuple[int, str, str]]) -> list[CommitteeDecision]:
-    """Apply ``decisions`` (each: dossier id, "select" | "waitlist" | "reject", reason) taken in
-    the open session by a present member, in the caller's transaction. All or nothing: when one
-    is refused, nothing is applied and ``DecisionsRefused`` says which and why."""
+@dataclass(frozen=True)
+class DecisionRequest:
+    application_id: int
+    decision: str  # "select", "waitlist" or "reject"
+    reason: str = ""
+
+
+def _refusal_to_decide(session: CommitteeSession, member: User) -> engine.WorkflowError | None:
+    """Why ``member`` may not decide in ``session`` now, in French (None: they may)."""
     if not can(member, Action.SESSION_VIEW, session):
-        raise NotVisible(_("Séance introuvable."))
-    if not can(member, Action.SESSION_DECIDE, session):
-        raise Forbidden(_("Seuls les membres de la séance décident."))
+        return NotVisible(_("Séance introuvable."))
+    seat = seat_of(member, session)
+    if seat is None:
+        return Forbidden(_("Seuls les membres de la séance décident."))
     if session.state is not SessionState.OPEN:
-        raise NotApplicable(_("La séance n'est pas ouverte : aucune décision ne peut être prise."))
-    seat = next(m for m in session.members if m.user_id == member.id)
+        return NotApplicable(_("La séance n'est pas ouverte : aucune décision ne peut être "
+                               "prise."))
     if not seat.is_present:
-        raise Forbidden(_("Seuls les membres présents à la séance décident."))
-    if not decisions:
+        return Forbidden(_("Seuls les membres présents à la séance décident."))
+    if not has_quorum(session):
+        return NotApplicable(_quorum_message(session))
+    if not can(member, Action.SESSION_DECIDE, session):  # the rule itself has the last word
+        return Forbidden(_("Seuls les membres présents à la séance décident."))
+    return None
+
+
+def decide(session: CommitteeSession, member: User,
+           decisions: list[DecisionRequest | tuple]) -> list[CommitteeDecision]:
+    """Apply ``decisions`` (each: dossier id, "select" | "waitlist" | "reject", reason; a
+    rejection needs its reason), taken in the open session by a present member, in rank order
+    as given. All or nothing: the batch runs in a savepoint; when one decision is refused
+    (the envelope runs out, a reason is missing...), nothing of the batch remains, not even its
+    letters, and ``DecisionsRefused`` says which and why. Returns the recorded decisions."""
+    refused = _refusal_to_decide(session, member)
+    if refused is not None:
+        raise refused
+    requests = [item if isinstance(item, DecisionRequest) else DecisionRequest(*item)
+                for item in decisions]
+    if not requests:
         raise InvalidInput(_("Aucune décision à enregistrer."))
+    from dcol.committee.letters import forget_letters_since, letters_written
+
+    written_before = letters_written()
     refusals: dict[str, list[str]] = {}
-    worst = 0
+    statuses = [0]
     rows: list[CommitteeDecision] = []
-    for application_id, raw_decision, reason in decisions:
-        application = db.session.get(Application, application_id)
-        if application is None or application.call_id != session.call_id:
-            refusals[str(application_id)] = [_("Ce dossier n'est pas à l'ordre du jour.")]
-            worst = max(worst, 404)
-            continue
-        try:
-            decision = Decision(raw_decision)
-        except ValueError:
-            refusals[application.reference] = [_("Décision inconnue.")]
-            worst = max(worst, 422)
-            continue
-        try:
-            engine.fire(application, EVENT_OF[decision], member, comment=reason or "",
-                        commit=False)
-        except engine.WorkflowError as error:
-            refusals[application.reference] = [error.message, *error.problems]
-            worst = max(worst, error.status)
-            continue
-        row = CommitteeDecision(session_id=session.id, application_id=application.id,
-                                decision=decision, reason=(reason or "").strip(),
-                                decided_at=utcnow(), decided_by_id=member.id)
-        db.session.add(row)
-        rows.append(row)
-    if refusals:
-        raise DecisionsRefused(refusals, worst)
-    db.session.flush()
+
+    def refuse(key: str, reasons: list[str], status: int) -> None:
+        listed = refusals.setdefault(key, [])
+        for reason in reasons:
+            if reason not in listed:
+                listed.append(reason)
+        statuses.append(status)
+
+    token = _SITTING.set(session.id)
+    try:
+        with savepoint():
+            seen: set[int] = set()
+            for request in requests:
+                application = (db.session.get(Application, request.application_id)
+                               if 1 <= request.application_id <= MAX_DATABASE_ID else None)
+                if application is None or application.call_id != session.call_id:
+                    # Its id only, as sent: another call's dossier is not the member's to see.
+                    refuse(str(request.application_id),
+                           [_("Ce dossier n'est pas à l'ordre du jour.")], 404)
+                    continue
+                reason = str(request.reason or "").strip()
+                if application.id in seen:
+                    refuse(application.reference,
+                           [_("Une seule décision par dossier à la fois.")], 422)
+                elif request.decision not in DECISION_OF:
+                    refuse(application.reference, [_("Décision inconnue.")], 422)
+                elif len(reason) > MAX_REASON:
+                    refuse(application.reference, [_("Motif trop long (%(max)s caractères au "
+                                                     "plus).", max=MAX_REASON)], 422)
+                else:
+                    try:
+                        engine.fire(application, request.decision, member, comment=reason,
+                                    commit=False)
+                        rows.append(latest_decision(session, application))
+                    except engine.WorkflowError as error:
+                        refuse(application.reference, [error.message, *error.problems],
+                               error.status)
+                seen.add(application.id)
+            if refusals:
+                raise DecisionsRefused(refusals, max(statuses))
+    except DecisionsRefused:
+        forget_letters_since(written_before)
+        raise
+    finally:
+        _SITTING.reset(token)
     return rows
 
 
-# --- promotion of the waitlist ------------------------------------------------------------------
+def latest_decision(session: CommitteeSession, application: Application
+                    ) -> CommitteeDecision | None:
+    return db.session.scalar(
+        sa.select(CommitteeDecision)
+        .where(CommitteeDecision.session_id == session.id,
+               CommitteeDecision.application_id == application.id)
+        .order_by(CommitteeDecision.id.desc()).limit(1))
 
 
-def promotion_proposals(call: Call) -> list[int]:
-    """The waitlisted dossiers proposed for promotion: in each track, as many of the best-ranked
-    waitlisted dossiers as laureates withdrew there, less those already promoted."""
-    withdrawn = db.session.execute(
-        sa.select(Application.track_id, sa.func.count())
-        .join(AuditEvent, AuditEvent.application_id == Application.id)
-        .where(Application.call_id == call.id, AuditEvent.event == "withdraw",
-               AuditEvent.from_state.in_([s.value for s in LAUREATE_STATES]))
-        .group_by(Application.track_id)
-    ).all()
-    if not withdrawn:
-        return []
-    promoted = dict(db.session.execute(
-        sa.select(Application.track_id, sa.func.count())
-        .join(AuditEvent, AuditEvent.application_id == Application.id)
-        .where(Application.call_id == call.id, AuditEvent.event == "select",
-               AuditEvent.from_state == S.WAITLISTED.value)
-        .group_by(Application.track_id)
-    ).all())
-    places = {track_id: count - promoted.get(track_id, 0) for track_id, count in withdrawn}
-    proposals = []
-    for track in ranking(call, frozenset({S.WAITLISTED})):
-        free = places.get(track.track_id, 0)
-        proposals += [entry.candidate.application_id for entry in track.ranked[:max(0, free)]]
-    return proposals
-
-
-def announce_freed_place(withdrawn: Application) -> Application | None:
-    """A laureate is being withdrawn (called by the workflow before its audit entry is written):
-    tell the managers and the members of the call's sessions still to be held which waitlisted
-    dossier is now proposed for promotion, if any. A present member confirms it by selecting
-    it in an open session. Returns the proposed dossier."""
-    from dcol.mail import external_url, queue_notice
-    from dcol.models.base import N_
-    from workflows.notifications import manager_users
-
-    already = set(promotion_proposals(withdrawn.call))
-    (track,) = [t for t in ranking(withdrawn.call, frozenset({S.WAITLISTED}))
-                if t.track_id == withdrawn.track_id] or [None]
-    if track is None:
+def sitting_session(call_id: int, member: User) -> CommitteeSession | None:
+    """The open session of the call where ``member`` is present and the quorum reached: the one
+    the committee page works in, else the latest."""
+    if Role.COMMITTEE not in member.roles:
         return None
-    candidates = [entry for entry in track.ranked
-                  if entry.candidate.application_id not in already]
-    if not candidates:
-        return None
-    proposed = db.session.get(Application, candidates[0].candidate.application_id)
-    members = db.session.scalars(
-        sa.select(User).join(CommitteeMember, CommitteeMember.user_id == User.id)
-        .join(CommitteeSession, CommitteeMember.session_id == CommitteeSession.id)
-        .where(CommitteeSession.call_id == withdrawn.call_id,
-               CommitteeSession.state != SessionState.CLOSED).distinct()).all()
-    link = external_url("committee.index", call_id=withdrawn.call_id)
-    for user in {user.id: user for user in [*manager_users(), *members]}.values():
-        queue_notice(
-            user, N_("Place libérée : %(reference)s proposé pour promotion"),
-            N_("Le dossier retenu %(withdrawn)s a été retiré. Le premier dossier de la liste "
-               "d'attente du volet, %(reference)s (%(organisation)s), est proposé pour "
-               "promotion : un membre présent du comité la confirme en le retenant en séance."),
-            link, withdrawn=withdrawn.reference, reference=proposed.reference,
-            organisation=proposed.organisation.name)
-    return proposed
+    sessions = db.session.scalars(open_sessions_sat_at(member, call_id).order_by(
+        CommitteeSession.held_at.desc(), CommitteeSession.id.desc())).all()
+    preferred = _SITTING.get()
+    return next((s for s in sessions if s.id == preferred), sessions[0] if sessions else None)
+
+
+def record_decision(application: Application, event_name: str, member: User | None,
+                    reason: str, now: datetime) -> CommitteeDecision:
+    """The committee's decision on ``application`` (its workflow event ``event_name``), recorded
+    against the session the member sits at. Called by the workflow, inside the transition."""
+    session = sitting_session(application.call_id, member) if member is not None else None
+    if session is None:
+        raise NotApplicable(_("Le comité décide en séance : ouvrez une séance de l'appel, avec "
+                              "le quorum, où vous êtes présent."))
+    row = CommitteeDecision(session_id=session.id, application_id=application.id,
+                            decision=DECISION_OF[event_name], reason=reason, decided_at=now,
+                            decided_by_id=member.id)
+    db.session.add(row)
+    db.session.flush()
+    return row
