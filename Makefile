@@ -24,7 +24,7 @@ run: install
 
 # Install everything the tests need (Debian's chromium for the browser tests), then run them.
 test: install chromium
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2
 
 chromium:
 	@bash scripts/install-chromium
