@@ -59,6 +59,7 @@ def init_app(app) -> None:
         country_name=country_name,
         language_name=language_name,
         theme_label=theme_label,
+        region_label=region_label,
         state_label=state_label,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -187,6 +188,15 @@ def theme_label(value: str) -> str:
         return value
 
 
+def region_label(value: str) -> str:
+    from dcol.models import WorldRegion
+
+    try:
+        return WorldRegion(value).label
+    except ValueError:
+        return value
+
+
 def compile_catalogs(directory: Path) -> None:
     """Compile each ``messages.po`` whose ``.mo`` is missing or older (the .mo are not committed)."""
     from babel.messages.mofile import write_mo
@@ -214,3 +224,13 @@ def country_choices() -> list[tuple[str, str]]:
 
     choices = [(country.alpha_2, country_name(country.alpha_2)) for country in pycountry.countries]
     return sorted(choices, key=lambda choice: fold(choice[1]))
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Every language with an ISO 639-1 code, as (code, name in the user's language), by name."""
+    choices = [
+        (language.alpha_2, language_name(language.alpha_2))
+        for language in pycountry.languages
+        if hasattr(language, "alpha_2")
+    ]
+    return sorted(choices, key=lambda choice: choice[1].casefold())

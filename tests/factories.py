@@ -7,7 +7,7 @@ Dossiers are inserted in the state a test needs, as fixtures; in the application
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -31,6 +31,7 @@ from dcol.models import (
     Organisation,
     OrganisationKind,
     OrganisationStatus,
+    ProposalStatus,
     Review,
     Role,
     SessionState,
@@ -162,6 +163,55 @@ def make_mission(app: Application, expert: Expert) -> Mission:
 
 def propose(app: Application, expert: Expert, by) -> MissionProposal:
     proposal = MissionProposal(application=app, expert=expert, proposed_by_id=by.id, proposed_at=utcnow())
+    db.session.add(proposal)
+    db.session.flush()
+    return proposal
+
+
+def make_expert_user(expert: Expert | None = None, **values):
+    """A user acting for ``expert`` (a new one, from ``values``, unless given)."""
+    return make_user(Role.EXPERT, expert=expert or make_expert(**values))
+
+
+DCOL_NEEDS = {
+    "needs": "Reformuler un projet pilote d'accès à l'eau dans trois communes rurales.",
+    "support_expected": "Analyse, réorientation, plan d'action et mission de terrain.",
+    "deliverables_expected": "Rapport de diagnostic et plan d'action.",
+    "timetable": "Premier semestre 2027",
+}
+
+
+def make_proposal_for(
+    expert: Expert,
+    *,
+    by=None,
+    organisation: Organisation | None = None,
+    state: ApplicationState = ApplicationState.EXPERT_PROPOSED,
+    status: ProposalStatus = ProposalStatus.PENDING,
+    **values,
+) -> MissionProposal:
+    """A DCOL dossier in ``state`` (awaiting the expert's answer by default) with a proposal of
+    ``expert``, made with the matching's explanation and an override reason, which the expert
+    must never be shown."""
+    by = by or make_user(Role.MANAGER)
+    app = make_application(
+        values.pop("call", None) or make_call(), organisation or make_organisation(), state,
+        summary=values.pop("summary", "Appui à la reformulation d'un projet pilote eau."),
+        countries=values.pop("countries", ["VN"]),
+        themes=values.pop("themes", ["water_sanitation"]),
+        data=values.pop("data", {"needs": dict(DCOL_NEEDS)}),
+        **{key: values.pop(key) for key in ("title",) if key in values},
+    )
+    proposal = MissionProposal(
+        application=app, expert=expert, proposed_by_id=by.id, proposed_at=utcnow(), status=status,
+        explanation=values.pop("explanation", {"score": 87.5, "rank": 1,
+                                               "reasons": ["Explication interne du rapprochement"]}),
+        override_reason=values.pop("override_reason", "Motif de dérogation interne"),
+        indicative_days=values.pop("indicative_days", Decimal("12.50")),
+        indicative_start=values.pop("indicative_start", date(2027, 1, 11)),
+        indicative_end=values.pop("indicative_end", date(2027, 6, 30)),
+        **values,
+    )
     db.session.add(proposal)
     db.session.flush()
     return proposal

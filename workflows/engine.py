@@ -62,6 +62,19 @@ class InvalidInput(WorkflowError):
     status = 422
 
 
+class BatchRefused(WorkflowError):
+    """A batch of events of which at least one is refused: none is applied. ``refusals`` maps
+    each refused dossier's reference (or the id sent, for a dossier the actor may not see) to its
+    reasons; ``status`` is the highest of the refusals' statuses."""
+
+    def __init__(self, message: str, refusals: dict[str, list[str]], status: int):
+        super().__init__(message, [f"{reference} : {' '.join(reasons)}"
+                                   for reference, reasons in refusals.items()])
+        self.refusals = refusals
+        self.errors = {reference: " ".join(reasons) for reference, reasons in refusals.items()}
+        self.status = status
+
+
 # One machine for every dossier: a dossier's state is lent to it for the time of one event.
 _machine = Machine(
     model=None,

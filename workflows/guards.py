@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from dcol.applications.sections import budget_problems, missing_documents, missing_fields
 from dcol.calls.eligibility import eligibility_problems
+from dcol.experts.loads import Load, expert_loads
 from dcol.extensions import db
 from dcol.finance.envelopes import engaged_cofinancing, envelope_total
 from dcol.i18n import format_moment
@@ -45,12 +46,6 @@ from dcol.models import (
 from dcol.permissions import pending_proposal_for
 from workflows.context import Context, needs_input
 from workflows.inputs import parse_database_id, parse_day
-
-# Missions that occupy one of the expert's slots (a pending proposal occupies one too).
-BUSY_STATES = frozenset(
-    {ApplicationState.AGREEMENT, ApplicationState.IN_PROGRESS, ApplicationState.FINAL_REPORT}
-)
-
 
 # --- deposit --------------------------------------------------------------------------------
 
@@ -199,39 +194,25 @@ def envelope_has_room(ctx: Context) -> list[str]:
 # --- experts --------------------------------------------------------------------------------
 
 
-def _expert_load(expert: Expert, app: Application, preview: bool) -> tuple[int, int]:
+def _expert_load(expert: Expert, app: Application, preview: bool) -> Load:
     """The expert's missions under way and pending proposals, apart from this dossier.
 
     The expert's row is locked first (when firing), so that two proposals of the same expert,
     or a proposal and an acceptance, are counted one after the other."""
     if not preview:
         db.session.execute(sa.select(Expert.id).where(Expert.id == expert.id).with_for_update())
-    missions = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Mission)
-        .join(Application, Mission.application_id == Application.id)
-        .where(Mission.expert_id == expert.id, Application.id != app.id,
-               Application.state.in_(BUSY_STATES))
-    )
-    proposals = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(MissionProposal)
-        .join(Application, MissionProposal.application_id == Application.id)
-        .where(MissionProposal.expert_id == expert.id, Application.id != app.id,
-               MissionProposal.status == ProposalStatus.PENDING,
-               Application.state == ApplicationState.EXPERT_PROPOSED)
-    )
-    return missions, proposals
+    return expert_loads([expert.id], excluding_application_id=app.id).get(expert.id, Load())
 
 
 def _capacity_problems(expert: Expert, app: Application, preview: bool) -> list[str]:
-    missions, proposals = _expert_load(expert, app, preview)
-    if missions + proposals < expert.capacity:
+    load = _expert_load(expert, app, preview)
+    if load.total < expert.capacity:
         return []
     return [
         _("L'expert « %(name)s » n'a plus de disponibilité (%(missions)s mission(s) en cours et "
           "%(proposals)s proposition(s) en attente, pour %(capacity)s à la fois).",
-          name=expert.name, missions=missions, proposals=proposals, capacity=expert.capacity)
+          name=expert.name, missions=load.missions, proposals=load.proposals,
+          capacity=expert.capacity)
     ]
 
 

@@ -255,6 +255,25 @@ def letter_attachments(ctx: Context) -> list[dict]:
              "content_type": letter.content_type}]
 
 
+def proposal_link(ctx: Context) -> str:
+    """The proposed expert's page of its pending proposal, where it accepts or declines."""
+    proposal_id = db.session.scalar(
+        sa.select(MissionProposal.id).where(
+            MissionProposal.application_id == ctx.application.id,
+            MissionProposal.status == ProposalStatus.PENDING,
+        )
+    )
+    if proposal_id is None:
+        return external_url("applications.detail", application_id=ctx.application.id)
+    return external_url("experts.proposal", proposal_id=proposal_id)
+
+
+# The link of an audience's mail when it is not the dossier's page, by audience.
+AUDIENCE_LINKS: dict[str, Callable[[Context], str]] = {
+    "to_proposed_expert": proposal_link,
+}
+
+
 # Files attached to every mail of an event, by event name.
 EVENT_ATTACHMENTS: dict[str, Callable[[Context], list[dict]]] = {
     "submit": receipt_attachments,
@@ -279,6 +298,8 @@ def queue_for(ctx: Context) -> int:
     seen: set[int] = set()
     for audience in ctx.event.notify:
         subject, body = MESSAGES[(ctx.event.name, audience.__name__)]
+        link_of = AUDIENCE_LINKS.get(audience.__name__)
+        audience_link = link_of(ctx) if link_of is not None else link
         for user in audience(ctx):
             if user.id in seen:
                 continue
@@ -294,7 +315,7 @@ def queue_for(ctx: Context) -> int:
                 params=params,
                 comment=ctx.comment,
                 application=app,
-                link=link,
+                link=audience_link,
                 attachments=attachments,
             )
             count += 1

@@ -20,7 +20,7 @@ from dcol.applications.services import (
     visible_applications_query,
 )
 from dcol.extensions import db
-from dcol.models import Application, ApplicationState, Call, Expert, Role, Submission, User
+from dcol.models import Application, ApplicationState, Call, Role, Submission, User
 from dcol.permissions import Action, can, is_member_of, load_or_404, visible_calls
 from dcol.reviews.services import own_review
 from forms.dossier import (
@@ -67,17 +67,11 @@ def _render_detail(application: Application, *, failed: str | None = None,
         editors = editors_of(application)
         if can(current_user, Action.APP_MANAGE_EDITORS, application):
             editor_form = EditorForm(editors.candidates)
-    experts = []
-    if any(event.name == "propose_expert" for event in events):
-        experts = db.session.scalars(
-            sa.select(Expert).where(Expert.is_active.is_(True)).order_by(Expert.name)
-        ).all()
     return render_template(
         "applications/detail.html",
         application=application,
         history=audit.timeline(application, current_user),
         events=events,
-        experts=experts,
         failed=failed,
         problems=problems or [],
         values=values or {},

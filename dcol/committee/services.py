@@ -71,20 +71,13 @@ class SessionRefused(InvalidInput):
         self.errors = errors
 
 
-class DecisionsRefused(engine.WorkflowError):
-    """A batch of decisions of which at least one is refused: none is applied. ``refusals``
-    maps each refused dossier's reference (its id, for a dossier not on the agenda) to its reasons;
-    ``status`` is the highest of the refusals' statuses."""
+class DecisionsRefused(engine.BatchRefused):
+    """A batch of decisions of which at least one is refused: none is applied."""
 
     def __init__(self, refusals: dict[str, list[str]], status: int):
         super().__init__(
             _("Aucune décision n'a été enregistrée : %(count)s dossier(s) ne peuvent pas l'être "
-              "ainsi.", count=len(refusals)),
-            [f"{reference} : {' '.join(reasons)}" for reference, reasons in refusals.items()],
-        )
-        self.refusals = refusals
-        self.errors = {reference: " ".join(reasons) for reference, reasons in refusals.items()}
-        self.status = status
+              "ainsi.", count=len(refusals)), refusals, status)
 
 
 # --- sessions ---------------------------------------------------------------------------------

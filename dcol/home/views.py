@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -33,10 +33,11 @@ def index():
 @bp.get("/ma-fiche-expert")
 @login_required
 def expert_profile():
+    """The expert's own profile, kept in the experts area (this address still leads there)."""
     if current_user.expert is None:
         abort(404)
     require(current_user, Action.EXPERT_VIEW, current_user.expert)
-    return render_template("home/expert_profile.html", expert=current_user.expert)
+    return redirect(url_for("experts.profile", expert_id=current_user.expert_id))
 
 
 @bp.get("/organisations")

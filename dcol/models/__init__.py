@@ -51,6 +51,7 @@ from dcol.models.missions import (
     Deliverable,
     DeliverableState,
     Expense,
+    MatchingBrief,
     Milestone,
     Mission,
     MissionProposal,

@@ -61,6 +61,37 @@ class MissionProposal(Base):
     expert: Mapped[Expert] = relationship()
 
 
+class MatchingBrief(Base):
+    """What CUF looks for in an expert for a DCOL dossier in matching: the working languages, the
+    planned period and days, the budget and the expected deliverables. The suggestions filter and
+    score the pool against it, and the proposal sent to the expert carries its terms."""
+
+    __tablename__ = "matching_briefs"
+
+    application_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The skills sought (``Theme`` values) and the ISO 639-1 codes the expert must work in.
+    themes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    languages: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    indicative_days: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 2))
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    # The budget of the expertise excluding VAT; None: the dossier's estimated cost.
+    budget: Mapped[Decimal | None] = mapped_column(Money)
+    expected_deliverables: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
+
+    application: Mapped[Application] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        sa.CheckConstraint("indicative_days > 0", name="days_positive"),
+        sa.CheckConstraint("budget >= 0", name="budget_positive"),
+    )
+
+
 class Mission(Base):
     """The support being delivered: the expert's mission (DCOL) or the project (aap)."""
 

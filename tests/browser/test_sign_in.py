@@ -23,12 +23,12 @@ MENUS = {
     "applicant": ["Accueil", "Dossiers", "Appels ouverts", "Mon organisation", "Jetons d'API"],
     "reviewer": ["Accueil", "Dossiers", "Mes évaluations", "Jetons d'API"],
     "committee": ["Accueil", "Dossiers", "Instruction des appels", "Jetons d'API"],
-    "manager": ["Accueil", "Dossiers", "Instruction des appels", "Organisations",
-                "Inscriptions à valider", "Jetons d'API"],
-    "expert": ["Accueil", "Dossiers", "Ma fiche expert", "Jetons d'API"],
+    "manager": ["Accueil", "Dossiers", "Instruction des appels", "Vivier d'experts",
+                "Organisations", "Inscriptions à valider", "Jetons d'API"],
+    "expert": ["Accueil", "Dossiers", "Mes propositions", "Ma fiche expert", "Jetons d'API"],
     "admin": [
-        "Accueil", "Dossiers", "Instruction des appels", "Organisations", "Inscriptions à valider",
-        "Utilisateurs", "Jetons d'API",
+        "Accueil", "Dossiers", "Instruction des appels", "Vivier d'experts", "Organisations",
+        "Inscriptions à valider", "Utilisateurs", "Jetons d'API",
     ],
 }
 QUEUE_HEADINGS = {
