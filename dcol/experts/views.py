@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from dcol.experts import proposals as answers
 from dcol.experts import services
 from dcol.experts.loads import Load, expert_loads
 from dcol.experts.services import ExpertRefused
@@ -256,7 +257,7 @@ def reactivate(expert_id: int):
 @login_required
 def proposals():
     try:
-        items = services.proposals_of(current_user)
+        items = answers.proposals_of(current_user)
     except NotVisible:
         abort(404)
     pending = [p for p in items if p.status is ProposalStatus.PENDING]
@@ -267,7 +268,7 @@ def proposals():
 def _proposal_or_404(proposal_id: int) -> MissionProposal:
     """A proposal addressed to the user's expert; 404 for any other (or none)."""
     proposal = db.session.get(MissionProposal, proposal_id)
-    if proposal is None or not services.is_addressed_to(current_user, proposal):
+    if proposal is None or not answers.is_addressed_to(current_user, proposal):
         abort(404)
     return proposal
 
@@ -276,7 +277,7 @@ def _render_proposal(proposal: MissionProposal, *, accept_form=None, decline_for
                      problems: list[str] | None = None, status: int = 200):
     return render_template(
         "experts/proposal.html",
-        proposal=services.proposal_summary(proposal, current_user),
+        proposal=answers.proposal_summary(proposal, current_user),
         accept_form=accept_form or AcceptProposalForm(formdata=None),
         decline_form=decline_form or DeclineProposalForm(formdata=None),
         problems=problems or [],
@@ -301,7 +302,7 @@ def accept(proposal_id: int):
     if not form.validate_on_submit():
         abort(400)  # only the CSRF token can be wrong
     try:
-        services.accept_proposal(proposal, current_user, no_conflict=bool(form.no_conflict.data))
+        answers.accept_proposal(proposal, current_user, no_conflict=bool(form.no_conflict.data))
     except WorkflowError as error:
         db.session.rollback()
         if isinstance(error, InvalidInput) and not form.no_conflict.data:
@@ -326,7 +327,7 @@ def decline(proposal_id: int):
         return _render_proposal(proposal, decline_form=form,
                                 problems=[str(e) for e in form.reason.errors], status=422)
     try:
-        services.decline_proposal(proposal, current_user, form.reason.data or "")
+        answers.decline_proposal(proposal, current_user, form.reason.data or "")
     except WorkflowError as error:
         db.session.rollback()
         if isinstance(error, InvalidInput) and not (form.reason.data or "").strip():
