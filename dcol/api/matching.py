@@ -12,7 +12,7 @@ from dcol.api.common import alt, blp, not_found, problem_from
 from dcol.api.schemas import StrictSchema
 from dcol.extensions import db
 from dcol.matching import services
-from dcol.models import Application, Call, CallKind
+from dcol.models import Application, ApplicationState, Call, CallKind
 from dcol.permissions import Action, can
 from workflows import engine
 from workflows.inputs import MAX_OVERRIDE_REASON
@@ -202,7 +202,7 @@ class ExpertSuggestions(MethodView):
         application = _dossier(application_id)
         if application is None:
             return not_found()
-        if application.state.value != "matching":
+        if application.state is not ApplicationState.MATCHING:
             return {"application_id": application.id, "state": application.state.value,
                     "brief": services.brief_payload(services.brief_of(application)),
                     "suggestions": [], "excluded": []}

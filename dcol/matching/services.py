@@ -68,9 +68,18 @@ class ProposalsRefused(engine.BatchRefused):
 def brief_of(application: Application) -> MatchingBrief:
     """The dossier's brief, or (unsaved) the one its content suggests: its themes, French, and
     the deliverables it expects."""
-    brief = db.session.get(MatchingBrief, application.id)
-    if brief is not None:
-        return brief
+    return db.session.get(MatchingBrief, application.id) or _suggested_brief(application)
+
+
+def briefs_of(applications: list[Application]) -> dict[int, MatchingBrief]:
+    """``brief_of`` for many dossiers, in one query."""
+    saved = {brief.application_id: brief for brief in db.session.scalars(
+        sa.select(MatchingBrief).where(
+            MatchingBrief.application_id.in_([a.id for a in applications])))}
+    return {a.id: saved.get(a.id) or _suggested_brief(a) for a in applications}
+
+
+def _suggested_brief(application: Application) -> MatchingBrief:
     needs = (application.data or {}).get("needs", {})
     return MatchingBrief(
         application_id=application.id, themes=list(application.themes or []), languages=["fr"],
@@ -173,11 +182,9 @@ def _need_text(application: Application, brief: MatchingBrief) -> str:
     return "\n".join(str(part) for part in parts if part)
 
 
-def needs_of(applications: list[Application]) -> list[Need]:
+def needs_of(applications: list[Application], briefs: dict[int, MatchingBrief]) -> list[Need]:
     """The dossiers as the scoring reads them, with their briefs and the experts who declined."""
     ids = [application.id for application in applications]
-    briefs = {brief.application_id: brief for brief in db.session.scalars(
-        sa.select(MatchingBrief).where(MatchingBrief.application_id.in_(ids)))}
     declined: dict[int, set[int]] = {}
     for application_id, expert_id in db.session.execute(
         sa.select(MissionProposal.application_id, MissionProposal.expert_id).where(
@@ -187,7 +194,7 @@ def needs_of(applications: list[Application]) -> list[Need]:
         declined.setdefault(application_id, set()).add(expert_id)
     needs = []
     for application in applications:
-        brief = briefs.get(application.id) or brief_of(application)
+        brief = briefs[application.id]
         needs.append(Need(
             application_id=application.id,
             reference=application.reference,
@@ -263,18 +270,24 @@ class Suggestions:
     brief: MatchingBrief
     ranked: list[tuple[Expert, dict]]  # expert, explanation (see ``ScoreBoard.explain``)
     excluded: list[tuple[Expert, list[dict]]]  # expert, reasons
+    proposed: Expert | None  # the expert the call's optimal assignment gives this dossier
 
 
 def suggest_experts(application: Application) -> Suggestions:
-    """The pool for one dossier: the experts that pass the hard filters, best first with each
-    part of their score, and the others with every reason that leaves them out."""
-    experts, profiles = pool()
-    board = score(needs_of([application]), profiles)
+    """The pool for a dossier in matching: the experts that pass the hard filters, best first
+    with each part of their score, the others with every reason that leaves them out, and the
+    expert the call's proposal gives it (scored with the call's other dossiers, once)."""
+    proposal = propose_assignment(application.call, price=False)
+    row = proposal.row_of(application.id)
+    if row is None:
+        raise NotApplicable(_("Le dossier n'est pas en recherche d'expert."))
+    board, experts, line = proposal.board, proposal.experts, proposal.lines[row]
     return Suggestions(
         application=application,
-        brief=brief_of(application),
-        ranked=[(experts[j], board.explain(0, j)) for j in board.ranking(0)],
-        excluded=[(experts[j], reasons) for j, reasons in board.exclusions(0)],
+        brief=line.brief,
+        ranked=[(experts[j], board.explain(row, j)) for j in board.ranking(row)],
+        excluded=[(experts[j], reasons) for j, reasons in board.exclusions(row)],
+        proposed=line.expert,
     )
 
 
@@ -311,8 +324,13 @@ class CallProposal:
     board: ScoreBoard
     experts: list[Expert]
 
+    def row_of(self, application_id: int) -> int | None:
+        return next((row for row, line in enumerate(self.lines)
+                     if line.application.id == application_id), None)
+
     def line_of(self, application_id: int) -> Line | None:
-        return next((line for line in self.lines if line.application.id == application_id), None)
+        row = self.row_of(application_id)
+        return None if row is None else self.lines[row]
 
 
 def dossiers_in_matching(call: Call) -> list[Application]:
@@ -324,12 +342,14 @@ def dossiers_in_matching(call: Call) -> list[Application]:
     ))
 
 
-def propose_assignment(call: Call) -> CallProposal:
+def propose_assignment(call: Call, *, price: bool = True) -> CallProposal:
     """The optimal assignment of the call's dossiers in matching, each line with its expert, two
-    alternates and, when its best candidate went elsewhere, where and at what cost."""
+    alternates and, when its best candidate went elsewhere, where and (with ``price``, re-solving
+    once per such dossier) at what cost."""
     applications = dossiers_in_matching(call)
     experts, profiles = pool()
-    needs = needs_of(applications)
+    briefs = briefs_of(applications)
+    needs = needs_of(applications, briefs)
     board = score(needs, profiles)
     free = board.free_slots()
     assignment = solve(board.points, board.feasible, free)
@@ -337,16 +357,13 @@ def propose_assignment(call: Call) -> CallProposal:
     for row, column in enumerate(assignment.experts.tolist()):
         if column >= 0:
             holders.setdefault(column, []).append(applications[row])
-    briefs = {brief.application_id: brief for brief in db.session.scalars(
-        sa.select(MatchingBrief).where(MatchingBrief.application_id.in_(
-            [a.id for a in applications])))}
     lines = []
     for row, application in enumerate(applications):
         column = int(assignment.experts[row])
         ranking = board.ranking(row)
         line = Line(
             application=application,
-            brief=briefs.get(application.id) or brief_of(application),
+            brief=briefs[application.id],
             expert=experts[column] if column >= 0 else None,
             explanation=board.explain(row, column) if column >= 0 else None,
             options=[(experts[j], int(board.points[row, j]) / 100) for j in ranking],
@@ -359,7 +376,7 @@ def propose_assignment(call: Call) -> CallProposal:
             best = ranking[0]
             line.elsewhere = Elsewhere(experts[best], board.explain(row, best),
                                        holders.get(best, []))
-            if len(applications) <= MAX_PRICED:
+            if price and len(applications) <= MAX_PRICED:
                 forced = board.feasible.copy()
                 forced[row, :] = False
                 forced[row, best] = True
@@ -389,7 +406,7 @@ def confirm_proposals(call: Call, actor: User, choices: list[Choice]) -> list[Mi
     be sent and why (then none is)."""
     if not choices:
         raise InvalidInput(_("Cochez au moins un dossier à proposer."))
-    proposal = propose_assignment(call)
+    proposal = propose_assignment(call, price=False)
     column_of = {expert.id: j for j, expert in enumerate(proposal.experts)}
     row_of = {line.application.id: row for row, line in enumerate(proposal.lines)}
     refusals: dict[str, list[str]] = {}

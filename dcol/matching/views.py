@@ -29,14 +29,11 @@ def _dossier_in_matching(application_id: int) -> Application:
 def _render_suggestions(application, *, problems=(), errors=None, values=None, status=200):
     in_matching = application.state is ApplicationState.MATCHING
     suggestions = services.suggest_experts(application) if in_matching else None
-    proposed = None
-    if in_matching:
-        line = services.propose_assignment(application.call).line_of(application.id)
-        proposed = line.expert if line else None
     return render_template(
         "matching/suggestions.html", application=application, suggestions=suggestions,
-        in_matching=in_matching, proposed=proposed, parts=PARTS,
-        brief=services.brief_of(application), themes=list(Theme),
+        in_matching=in_matching, proposed=suggestions.proposed if suggestions else None,
+        parts=PARTS,
+        brief=suggestions.brief if suggestions else None, themes=list(Theme),
         languages=language_choices(), problems=list(problems), errors=errors or {},
         values=values,
     ), status
