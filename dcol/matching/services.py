@@ -280,7 +280,8 @@ def suggest_experts(application: Application) -> Suggestions:
     proposal = propose_assignment(application.call, price=False)
     row = proposal.row_of(application.id)
     if row is None:
-        raise NotApplicable(_("Le dossier n'est pas en recherche d'expert."))
+        raise NotApplicable(_("Ce dossier n'est pas en recherche d'expert (état : %(state)s).",
+                               state=application.state.label))
     board, experts, line = proposal.board, proposal.experts, proposal.lines[row]
     return Suggestions(
         application=application,
