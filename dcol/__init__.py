@@ -79,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     from dcol.committee.views import bp as committee_bp
     from dcol.documents.views import bp as documents_bp
     from dcol.experts.views import bp as experts_bp
+    from dcol.finance.views import bp as finance_bp
     from dcol.home.views import bp as home_bp
     from dcol.matching.views import bp as matching_bp
     from dcol.messages.views import bp as messages_bp
@@ -87,7 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (accounts_bp, home_bp, applications_bp, calls_bp, documents_bp,
                       messages_bp, organisations_bp, reviews_bp, committee_bp, experts_bp,
-                      matching_bp):
+                      matching_bp, finance_bp):
         app.register_blueprint(blueprint)
 
     from dcol import api

@@ -200,8 +200,9 @@ def verify_chain(entries: list[AuditEvent]) -> ChainProblem | None:
 def verify_all(batch: int = 5000) -> tuple[int, list[ChainProblem]]:
     """Check every dossier's chain; return the number of entries read and the problems found.
 
-    Besides each link, the last entry must lead to the dossier's current state: removing the
-    last entries of a chain is detected too.
+    Besides each link, the last transition must lead to the dossier's current state: removing
+    the last transitions of a chain is detected too (entries without a state, such as a
+    signature or a payment, may follow it).
     """
     from dcol.models import Application, ApplicationState
 
@@ -214,7 +215,7 @@ def verify_all(batch: int = 5000) -> tuple[int, list[ChainProblem]]:
         if not current:
             return
         problem = verify_chain(current)
-        last = current[-1]
+        last = next((entry for entry in reversed(current) if entry.to_state), current[-1])
         if problem is None and last.to_state != states[last.application_id].value:
             problem = ChainProblem(
                 last.application_id, None, last.sequence + 1,

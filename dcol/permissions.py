@@ -294,7 +294,8 @@ def _app_withdraw(user: User, app: Application) -> bool:
 
 @rule(Action.APP_SIGN)
 def _app_sign(user: User, app: Application) -> bool:
-    if app.state is not ApplicationState.AGREEMENT:
+    """The agreement before the mission, its amendments during it."""
+    if app.state not in {ApplicationState.AGREEMENT, ApplicationState.IN_PROGRESS}:
         return False
     return (
         is_manager(user)

@@ -78,7 +78,7 @@ def test_call_page_shows_rules_rate_for_visitor_and_worked_example(client, dcol_
     assert "Élaboration d&#39;une stratégie internationale" in page
     assert "Délibération ou lettre de l&#39;exécutif" in page
     assert "votre organisation" in page
-    assert ("Coût total 12\u202f500,00\xa0€ HT — prise en charge 80 % : 10\u202f000,00\xa0€ — "
+    assert ("Coût total 12\u202f500,00\xa0€ HT — prise en charge CUF 80 % : 10\u202f000,00\xa0€ — "
             "reste à charge : 2\u202f500,00\xa0€") in page
     assert "Vérifier mon éligibilité" in page
 
@@ -88,7 +88,7 @@ def test_worked_example_shows_a_binding_ceiling(client, isere_call):
     isere_call.cofinancing_rules[0].ceiling = Decimal("8000.00")
     db.session.commit()
     page = client.get(f"/appels/{isere_call.id}").get_data(as_text=True)
-    assert "prise en charge 50 % : 8\u202f000,00\xa0€ — reste à charge : 12\u202f000,00\xa0€" in page
+    assert "subvention 50 % : 8\u202f000,00\xa0€ — reste à charge : 12\u202f000,00\xa0€" in page
     assert "plafond atteint" in page
 
 

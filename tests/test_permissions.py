@@ -126,7 +126,7 @@ APPLICATION_CASES = [
     (S.IN_PROGRESS, Action.APP_REPORT, {"expert"}),
     (S.AGREEMENT, Action.APP_REPORT, set()),
     (S.AGREEMENT, Action.APP_SIGN, {"signatory_a", "manager", "expert"}),
-    (S.IN_PROGRESS, Action.APP_SIGN, set()),
+    (S.IN_PROGRESS, Action.APP_SIGN, {"signatory_a", "manager", "expert"}),  # avenants
     (S.IN_PROGRESS, Action.APP_MESSAGE, OWNERS | {"manager", "expert"}),
     (S.IN_PROGRESS, Action.APP_VALIDATE_DELIVERABLE, {"signatory_a", "manager"}),
     (S.SUBMITTED, Action.APP_VALIDATE_DELIVERABLE, set()),

@@ -80,3 +80,85 @@ def test_concurrent_selections_never_overcommit_the_envelope(app):
     selected = [a for a in dossiers if a.state is S.SELECTED]
     assert len(selected) == 1
     assert sum(a.estimated_cofinancing for a in selected) <= Decimal("15000.00")
+
+
+def test_concurrent_selections_never_overcommit_a_funders_envelope(app):
+    """The call as a whole has room for both, the AFD's envelope for one only."""
+    from dcol.models import CofinancingShare, Envelope, Funder
+
+    call = ws.make_call_for(CallKind.DCOL, envelope=Decimal("100000.00"))
+    afd = Funder(code="AFD-RACE", name="Agence française de développement")
+    call.cofinancing_rules[0].funder_split = [{"funder": "AFD-RACE", "percent": "100"}]
+    call.envelopes.append(Envelope(funder=afd, amount=Decimal("15000.00")))
+    cast = ws.make_cast(call)
+    dossiers = [ws.complete_dossier(call, cast) for _ in range(2)]
+    for application in dossiers:
+        ws.drive_to(application, cast, S.REVIEWED)  # deposited: AFD carries 10 000 of each
+    db.session.commit()
+    outcomes = race(app, [(a.id, "select", cast.committee.id, "") for a in dossiers])
+    assert sorted(outcomes) == ["GuardsFailed", "ok"]
+    db.session.expire_all()
+    selected = [a for a in dossiers if a.state is S.SELECTED]
+    assert len(selected) == 1
+    afd_shares = db.session.scalars(sa.select(CofinancingShare.amount).where(
+        CofinancingShare.funder_id == afd.id)).all()
+    assert afd_shares == [Decimal("10000.00")] * 2  # each estimate, one of them engaged
+
+
+def test_a_concurrent_amendment_and_selection_never_overcommit_the_envelope(app):
+    """A mission under way asks for more (an amendment) while the committee selects another
+    dossier: the envelope has room for one of them; whichever comes second is refused."""
+    from dcol.finance import agreements as ag
+    from dcol.finance.envelopes import engaged_cofinancing
+
+    call = ws.make_call_for(CallKind.DCOL, envelope=Decimal("25000.00"))
+    cast = ws.make_cast(call)
+    running, candidate = ws.complete_dossier(call, cast), ws.complete_dossier(call, cast)
+    ws.drive_to(running, cast, S.AGREEMENT)
+    terms = ag.AgreementTerms(days=Decimal("12.5"), daily_rate=Decimal("1000.00"))
+    agreement = ag.prepare_agreement(running, cast.manager, terms)  # 12 500 → 10 000
+    for user in (cast.signatory, cast.expert_user, cast.manager):
+        ag.sign(agreement, user, ag.SignatureRequest(
+            user.full_name, "Signataire", "127.0.0.1", agreement.document_sha256, True))
+    ws.drive_to(candidate, cast, S.REVIEWED)  # its estimate: 10 000
+    db.session.commit()
+    assert running.state is S.IN_PROGRESS
+    barrier, outcomes = threading.Barrier(2), [None, None]
+
+    def amend():
+        with app.app_context():
+            application = db.session.get(Application, running.id)
+            manager = db.session.get(User, cast.manager.id)
+            more = ag.AgreementTerms(days=Decimal("20"), daily_rate=Decimal("1000.00"))
+            barrier.wait()
+            try:
+                ag.prepare_agreement(application, manager, more, "Mission de terrain")
+                db.session.commit()
+                outcomes[0] = "ok"
+            except engine.WorkflowError as error:
+                db.session.rollback()
+                outcomes[0] = type(error).__name__
+            finally:
+                db.session.remove()
+
+    def select():
+        with app.app_context():
+            application = db.session.get(Application, candidate.id)
+            committee = db.session.get(User, cast.committee.id)
+            barrier.wait()
+            try:
+                engine.fire(application, "select", committee)
+                outcomes[1] = "ok"
+            except engine.WorkflowError as error:
+                outcomes[1] = type(error).__name__
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=amend), threading.Thread(target=select)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["GuardsFailed", "ok"]
+    db.session.expire_all()
+    assert engaged_cofinancing(call.id) <= Decimal("25000.00")

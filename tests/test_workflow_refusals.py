@@ -14,6 +14,7 @@ from dcol.models import (
     ApplicationState,
     AuditEvent,
     CallKind,
+    CofinancingSnapshot,
     ConflictStatus,
     Expert,
     OrganisationStatus,
@@ -431,15 +432,16 @@ def test_no_envelope_defined(journey, event_name, state):
         "Aucune enveloppe budgétaire n'est définie pour cet appel."]
 
 
-@pytest.mark.parametrize(("event_name", "state"), ENVELOPE_EVENTS, ids=["select", "start"])
-def test_estimated_cofinancing_not_computed(journey, event_name, state):
+def test_estimated_cofinancing_not_computed(journey):
+    """A dossier deposited without anything to estimate (no cost) cannot be selected. (At the
+    start, the agreement's locked computation is what the envelope carries.)"""
     call, cast, application = journey
-    ws.drive_to(application, cast, state)
-    ws._prepare(event_name, application, cast)
+    ws.drive_to(application, cast, S.REVIEWED)
+    db.session.execute(sa.delete(CofinancingSnapshot).where(
+        CofinancingSnapshot.application_id == application.id))
     application.estimated_cofinancing = None
     db.session.commit()
-    actor = ws.step_request(event_name, application, cast)[0]
-    assert guard_problems(application, event_name, actor) == [
+    assert guard_problems(application, "select", cast.committee) == [
         "Le cofinancement estimé du dossier n'a pas été calculé."]
 
 

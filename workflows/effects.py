@@ -12,8 +12,7 @@ import sqlalchemy as sa
 
 from dcol.documents.receipts import issue_receipt
 from dcol.extensions import db
-from dcol.finance.cofinancing import estimate_cofinancing
-from dcol.i18n import PARIS
+from dcol.finance.cofinancing import estimate
 from dcol.models import (
     ApplicationState,
     DocumentKind,
@@ -37,7 +36,7 @@ def record_submission(ctx: Context) -> None:
     if app.first_submitted_at is None:
         app.first_submitted_at = ctx.now
     app.response_deadline = None
-    app.estimated_cofinancing = estimate_cofinancing(app, ctx.now.astimezone(PARIS).date())
+    app.estimated_cofinancing = estimate(app, ctx.actor, ctx.now)
     number = len(app.submissions) + 1
     submission = Submission(
         number=number,

@@ -6,7 +6,6 @@ They read the data model simply and correctly; later issues enrich the data, not
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -15,7 +14,7 @@ from dcol.applications.sections import budget_problems, missing_documents, missi
 from dcol.calls.eligibility import eligibility_problems
 from dcol.experts.loads import Load, expert_loads
 from dcol.extensions import db
-from dcol.finance.envelopes import engaged_cofinancing, envelope_total
+from dcol.finance.envelopes import envelope_problems
 from dcol.i18n import format_moment
 from dcol.models import (
     Agreement,
@@ -23,7 +22,6 @@ from dcol.models import (
     Application,
     ApplicationState,
     AuditEvent,
-    Call,
     CallKind,
     CofinancingSnapshot,
     ConflictStatus,
@@ -163,32 +161,10 @@ def all_reviews_submitted(ctx: Context) -> list[str]:
 
 
 def envelope_has_room(ctx: Context) -> list[str]:
-    """The call's envelope covers this dossier's cofinancing on top of those already engaged.
-
-    The call row is locked first, so that concurrent selections are checked one after the other.
-    """
-    app = ctx.application
-    if not ctx.preview:
-        db.session.execute(sa.select(Call.id).where(Call.id == app.call_id).with_for_update())
-    total = envelope_total(app.call_id)
-    if total is None:
-        return [_("Aucune enveloppe budgétaire n'est définie pour cet appel.")]
-    if app.estimated_cofinancing is None:
-        return [_("Le cofinancement estimé du dossier n'a pas été calculé.")]
-    engaged = engaged_cofinancing(app.call_id, excluding=[app.id])
-    remaining = Decimal(total) - Decimal(engaged)
-    if app.estimated_cofinancing > remaining:
-        from dcol.i18n import format_money
-
-        return [
-            _(
-                "L'enveloppe de l'appel ne suffit pas : reste %(remaining)s, "
-                "cofinancement du dossier %(amount)s.",
-                remaining=format_money(remaining),
-                amount=format_money(app.estimated_cofinancing),
-            )
-        ]
-    return []
+    """The call's envelopes (as a whole and each funder's) carry this dossier's cofinancing on
+    top of what the others hold. When firing, the call's row is locked first, so that concurrent
+    selections and starts of the same call are checked one after the other."""
+    return envelope_problems(ctx.application, lock=not ctx.preview)
 
 
 # --- experts --------------------------------------------------------------------------------

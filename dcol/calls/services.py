@@ -12,7 +12,8 @@ from sqlalchemy.orm import selectinload
 from dcol.applications.services import ValidationFailed, create_application, update_application
 from dcol.calls.eligibility import allowed_kinds, eligibility_problems
 from dcol.extensions import db
-from dcol.finance.cofinancing import Split, rate_for, rule_in_force, split
+from dcol.finance.cofinancing import ESTIMATED_COST_LABEL, rule_in_force, summary, terms_of
+from dcol.finance.computation import Breakdown, CostLine, Inputs, compute
 from dcol.i18n import PARIS
 from dcol.models import (
     Application,
@@ -62,8 +63,13 @@ class RateLine:
 class CallRules:
     rule: CofinancingRule | None
     rates: list[RateLine]
-    example: Split | None
+    example: Breakdown | None
     example_kind: OrganisationKind | None
+
+    @property
+    def example_text(self) -> str:
+        """« Coût total 12 500,00 € HT — prise en charge CUF 80 % : 10 000,00 € — ... »."""
+        return summary(self.example, self.rule.call.kind is CallKind.DCOL) if self.example else ""
 
 
 def call_rules(call: Call, visitor_kind: OrganisationKind | None) -> CallRules:
@@ -72,13 +78,16 @@ def call_rules(call: Call, visitor_kind: OrganisationKind | None) -> CallRules:
     rule = rule_in_force(call, utcnow().astimezone(PARIS).date())
     if rule is None:
         return CallRules(None, [], None, None)
-    kinds = allowed_kinds(call, None)
+    kinds, terms = allowed_kinds(call, None), terms_of(rule)
     rates = [
-        RateLine(kind, rate_for(rule, kind) if not kinds or kind.value in kinds else None)
+        RateLine(kind, terms.rates.get(kind.value) if not kinds or kind.value in kinds else None)
         for kind in OrganisationKind
     ]
     example_kind = visitor_kind or next((line.kind for line in rates if line.rate), None)
-    example = split(rule, example_kind, EXAMPLE_COST[call.kind]) if example_kind else None
+    example = None
+    if example_kind is not None:
+        cost = CostLine(ESTIMATED_COST_LABEL, amount=EXAMPLE_COST[call.kind])
+        example = compute(Inputs(example_kind.value, (cost,)), terms)
     return CallRules(rule, rates, example, example_kind)
 
 

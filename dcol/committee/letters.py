@@ -20,6 +20,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from dcol.documents import storage
 from dcol.documents.receipts import ISSUER, MARGIN, _pairs_table, _styles, text
+from dcol.documents.services import store_generated
 from dcol.extensions import db
 from dcol.i18n import format_day, format_money
 from dcol.models import Application, CallKind, Document, DocumentKind, User
@@ -137,20 +138,10 @@ def issue_decision_letter(application: Application, event_name: str, reason: str
     """Write the letter and store it as a LETTER document of the dossier. Flushes only; the
     file is deleted again if the transaction rolls back."""
     pdf = build_letter_pdf(application, event_name, reason, on, promoted)
-    stored_name, sha256 = storage.write_file(pdf, session=db.session)
-    db.session.info.setdefault(_WRITTEN_KEY, []).append(stored_name)
-    try:
-        document = Document(
-            application=application, kind=DocumentKind.LETTER,
-            original_name=letter_filename(application, event_name), stored_name=stored_name,
-            content_type="application/pdf", size=len(pdf), sha256=sha256,
-            uploaded_by_id=by.id if by is not None else None, uploaded_at=on,
-        )
-        db.session.add(document)
-        db.session.flush()
-    except Exception:
-        storage.delete_file(stored_name)
-        raise
+    document = store_generated(application, DocumentKind.LETTER,
+                               letter_filename(application, event_name), pdf,
+                               by.id if by is not None else None, on)
+    db.session.info.setdefault(_WRITTEN_KEY, []).append(document.stored_name)
     return document
 
 

@@ -5,24 +5,26 @@ Dossiers are inserted in their state directly: this is fixture data, not a workf
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
 
 from dcol.demo import data as d
 from dcol.demo.dossiers import DCOL11_DOSSIERS, DCOL12_DOSSIERS, EXP
 from dcol.demo.recent import AAP_DOSSIERS, DCOL13_DOSSIERS
 from dcol.demo.rows import Refs, money, upsert
+from dcol.documents import storage
 from dcol.extensions import db
-from dcol.finance.cofinancing import split
+from dcol.finance.cofinancing import estimate
 from dcol.models import (
     Application,
     ApplicationEditor,
     ApplicationState,
     BudgetLine,
     CallKind,
-    CofinancingRule,
     CommitteeDecision,
     ConflictStatus,
     Consensus,
@@ -34,7 +36,6 @@ from dcol.models import (
     Mission,
     MissionProposal,
     MissionReport,
-    OrganisationKind,
     ProposalStatus,
     Review,
     ReviewScore,
@@ -58,12 +59,6 @@ S = ApplicationState
 CHECKED_STATES = frozenset(S) - {S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED, S.INELIGIBLE}
 
 
-def estimate_cofinancing(rule: CofinancingRule, kind: OrganisationKind, base: Decimal | None):
-    """The scheme's share of ``base`` under ``rule``."""
-    result = split(rule, kind, base) if base is not None else None
-    return result.scheme if result else None
-
-
 # --- dossiers --------------------------------------------------------------------------------
 
 
@@ -80,9 +75,8 @@ def seed_dossier(refs: Refs, spec: dict) -> Application:
     if call.kind is CallKind.AAP:
         expenses = [line for line in budget if line[0] is EXP]
         cost = sum((Decimal(line[2]) for line in expenses), Decimal("0"))
-        base = sum((Decimal(line[2]) for line in expenses if line[3]), Decimal("0"))
     else:
-        cost = base = money(spec.get("cost"))
+        cost = money(spec.get("cost"))
     submitted = spec.get("submitted")
     application = upsert(
         Application,
@@ -101,9 +95,6 @@ def seed_dossier(refs: Refs, spec: dict) -> Application:
             "departments": spec.get("departments", []),
             "estimated_cost": cost,
             "requested_amount": money(spec.get("requested")),
-            "estimated_cofinancing": estimate_cofinancing(
-                refs.rules[call.code], organisation.kind, base
-            ),
             "response_deadline": None,
             "submitted_at": submitted,
             "first_submitted_at": submitted,
@@ -131,6 +122,11 @@ def seed_dossier(refs: Refs, spec: dict) -> Application:
             {"application_id": application.id, "created_at": created_at},
             {"author_id": refs.user_id(email), "body": body},
         )
+    if submitted is not None:
+        # The estimate made at deposit, as the workflow makes it (a snapshot).
+        db.session.flush()
+        db.session.refresh(application)
+        application.estimated_cofinancing = estimate(application, None, submitted)
     seed_audit_trail(refs, application, spec)
     if spec["state"] in CHECKED_STATES:
         seed_review_history(refs, application, spec)
@@ -138,6 +134,7 @@ def seed_dossier(refs: Refs, spec: dict) -> Application:
         seed_proposal(refs, application, spec["proposal"])
     if "mission" in spec:
         seed_mission(refs, application, spec["mission"])
+        seed_agreement(refs, application)
     return application
 
 
@@ -368,3 +365,40 @@ def seed_mission(refs: Refs, application: Application, spec: dict) -> None:
                 "answered_at": answered_at,
             },
         )
+
+
+def seed_agreement(refs: Refs, application: Application) -> None:
+    """The agreement of a dossier at the agreement stage (awaiting the signatures) or under way
+    (signed by every party), made and signed through the finance services as CUF would. Dossiers
+    further along keep none: the services no longer prepare or sign at those stages."""
+    from dcol.finance import agreements as ag
+
+    if application.state not in {S.AGREEMENT, S.IN_PROGRESS} or ag.agreements_of(application):
+        return
+    db.session.flush()
+    db.session.refresh(application)
+    manager = refs.users[d.MANAGER]
+    agreement = ag.prepare_agreement(application, manager, ag.proposed_terms(application))
+    if application.state is not S.IN_PROGRESS:
+        return
+    signatory = next((user for user in refs.users.values()
+                      if user.organisation_id == application.organisation_id
+                      and user.is_signatory), None)
+    signers = [(ag.Party.APPLICANT, signatory)]
+    if application.call.kind is CallKind.DCOL:
+        mission = ag.mission_of(application)
+        signers.append((ag.Party.EXPERT, next((user for user in refs.users.values()
+                                               if user.expert_id == mission.expert_id), None)))
+    signers.append((ag.Party.CUF, manager))
+    for party, user in signers:
+        if user is not None:
+            request = ag.SignatureRequest(user.full_name, user.job_title or "Signataire",
+                                          "127.0.0.1", agreement.document_sha256, accepted=True)
+        else:  # a party without an account in the demo posted its copy signed by hand
+            user = manager
+            copy = storage.path_of(agreement.document).read_bytes()
+            request = ag.SignatureRequest(
+                "Signataire habilité", "Par délégation", "127.0.0.1", party=party,
+                scan=FileStorage(io.BytesIO(copy), filename="convention-signee.pdf",
+                                 content_type="application/pdf"))
+        ag.sign(agreement, user, request)

@@ -26,7 +26,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from dcol.documents import storage
+from dcol.documents.services import store_generated
 from dcol.extensions import db
 from dcol.i18n import country_name, format_moment, format_money, theme_label
 from dcol.models import (
@@ -360,23 +360,8 @@ def issue_receipt(application: Application, submission: Submission) -> Document:
     record its SHA-256 on the submission. Flushes only; the file goes if the transaction rolls
     back."""
     pdf = build_receipt_pdf(application, submission)
-    stored_name, sha256 = storage.write_file(pdf, session=db.session)
-    try:
-        document = Document(
-            application=application,
-            kind=DocumentKind.RECEIPT,
-            original_name=receipt_filename(application, submission),
-            stored_name=stored_name,
-            content_type="application/pdf",
-            size=len(pdf),
-            sha256=sha256,
-            uploaded_by_id=submission.submitted_by_id,
-            uploaded_at=submission.submitted_at,
-        )
-        db.session.add(document)
-        submission.receipt_sha256 = sha256
-        db.session.flush()
-    except Exception:
-        storage.delete_file(stored_name)
-        raise
+    document = store_generated(application, DocumentKind.RECEIPT,
+                               receipt_filename(application, submission), pdf,
+                               submission.submitted_by_id, submission.submitted_at)
+    submission.receipt_sha256 = document.sha256
     return document

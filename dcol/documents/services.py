@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -29,6 +30,7 @@ UPLOAD_PERMISSIONS = {
     DocumentKind.APPLICATION: Action.APP_EDIT,
     DocumentKind.ATTACHMENT: Action.APP_EDIT,
     DocumentKind.MESSAGE: Action.APP_MESSAGE,
+    DocumentKind.SIGNED_SCAN: Action.APP_SIGN,
 }
 # What the applicant deposits (the checklist and free attachments).
 DOSSIER_KINDS = (DocumentKind.APPLICATION, DocumentKind.ATTACHMENT)
@@ -121,6 +123,26 @@ def store_upload(
         db.session.flush()
         if requirement is not None:
             _replace_current(application, requirement, document, now)
+    except Exception:
+        storage.delete_file(stored_name)
+        raise
+    return document
+
+
+def store_generated(application: Application, kind: DocumentKind, name: str, content: bytes,
+                    by_id: int | None, at: datetime) -> Document:
+    """Store a PDF dcol wrote itself (receipt, letter, agreement) as a document of the dossier,
+    under a generated name with its SHA-256. Flushes only; the file goes if the transaction rolls
+    back."""
+    stored_name, sha256 = storage.write_file(content, session=db.session)
+    try:
+        document = Document(
+            application=application, kind=kind, original_name=name, stored_name=stored_name,
+            content_type="application/pdf", size=len(content), sha256=sha256,
+            uploaded_by_id=by_id, uploaded_at=at,
+        )
+        db.session.add(document)
+        db.session.flush()
     except Exception:
         storage.delete_file(stored_name)
         raise

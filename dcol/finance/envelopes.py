@@ -1,30 +1,138 @@
-"""A call's envelope: what it holds and what is already engaged on it. The ``select`` guard and
-the committee's agenda both read it here, so that they never disagree."""
+"""A call's envelopes and what is engaged on them. The ``select`` and ``start`` guards, the
+committee's agenda and the call's page all read them here, so that they never disagree.
+
+A call has an envelope as a whole (no funder) and optionally one per funder. Each dossier from
+its selection on holds an amount on them: the scheme's share of its latest computation (the
+estimate made at deposit, then the agreement's and its amendments'), split between funders as
+that computation split it. The amount is
+
+- *reserved* while the agreement is not signed (selected, matching, agreement), and for the part
+  of a pending amendment above the signed agreement;
+- *committed* once the agreement is signed (in progress, final report, closed);
+- *paid* as the scheme's part of the payments made.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from dcol.extensions import db
-from dcol.models import Application, ApplicationState, Envelope
+from dcol.i18n import format_money
+from dcol.models import (
+    Agreement,
+    AgreementState,
+    Application,
+    ApplicationState,
+    Call,
+    CofinancingShare,
+    CofinancingSnapshot,
+    Envelope,
+    Funder,
+    Payment,
+    PaymentStatus,
+    SnapshotKind,
+)
 
-# Dossiers whose cofinancing counts against the call's envelope (reserved, committed or paid).
+S = ApplicationState
+ZERO = Decimal("0.00")
+# Dossiers whose cofinancing counts against the call's envelope.
 ENVELOPE_STATES = frozenset({
-    ApplicationState.SELECTED,
-    ApplicationState.MATCHING,
-    ApplicationState.EXPERT_PROPOSED,
-    ApplicationState.AGREEMENT,
-    ApplicationState.IN_PROGRESS,
-    ApplicationState.FINAL_REPORT,
-    ApplicationState.CLOSED,
+    S.SELECTED, S.MATCHING, S.EXPERT_PROPOSED, S.AGREEMENT, S.IN_PROGRESS, S.FINAL_REPORT,
+    S.CLOSED,
 })
+COMMITTED_STATES = frozenset({S.IN_PROGRESS, S.FINAL_REPORT, S.CLOSED})
+
+
+@dataclass
+class Holding:
+    """What one dossier holds on the call's envelopes: in all (``total``) and by funder id."""
+
+    total: Decimal = ZERO
+    committed: Decimal = ZERO
+    by_funder: dict[int, Decimal] = field(default_factory=dict)
+    committed_by_funder: dict[int, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnvelopeLine:
+    funder: Funder | None
+    amount: Decimal
+    reserved: Decimal
+    committed: Decimal
+    paid: Decimal
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.reserved - self.committed
+
+
+def _latest_snapshot_ids(call_id: int, kinds) -> sa.Subquery:
+    return (
+        sa.select(CofinancingSnapshot.application_id, sa.func.max(CofinancingSnapshot.id).label("id"))
+        .join(Application, Application.id == CofinancingSnapshot.application_id)
+        .where(Application.call_id == call_id, CofinancingSnapshot.kind.in_(kinds))
+        .group_by(CofinancingSnapshot.application_id)
+        .subquery()
+    )
+
+
+def holdings(call_id: int, excluding: tuple[int, ...] | list[int] = ()) -> dict[int, Holding]:
+    """What each dossier of the call holds on its envelopes (three queries)."""
+    current = _latest_snapshot_ids(call_id, (SnapshotKind.ESTIMATE, SnapshotKind.AGREEMENT))
+    signed = (
+        sa.select(Agreement.application_id, sa.func.max(Agreement.snapshot_id).label("id"))
+        .join(Application, Application.id == Agreement.application_id)
+        .where(Application.call_id == call_id, Agreement.state == AgreementState.SIGNED)
+        .group_by(Agreement.application_id)
+        .subquery()
+    )
+    query = (
+        sa.select(Application.id, Application.state, Application.estimated_cofinancing,
+                  current.c.id, signed.c.id)
+        .outerjoin(current, current.c.application_id == Application.id)
+        .outerjoin(signed, signed.c.application_id == Application.id)
+        .where(Application.call_id == call_id, Application.state.in_(ENVELOPE_STATES))
+    )
+    if excluding:
+        query = query.where(Application.id.not_in(list(excluding)))
+    rows = db.session.execute(query).all()
+    snapshot_ids = {sid for row in rows for sid in row[3:] if sid is not None}
+    amounts = dict(db.session.execute(
+        sa.select(CofinancingSnapshot.id, CofinancingSnapshot.scheme_share)
+        .where(CofinancingSnapshot.id.in_(snapshot_ids))).all()) if snapshot_ids else {}
+    shares: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    if snapshot_ids:
+        for snapshot_id, funder_id, amount in db.session.execute(
+                sa.select(CofinancingShare.snapshot_id, CofinancingShare.funder_id,
+                          CofinancingShare.amount)
+                .where(CofinancingShare.snapshot_id.in_(snapshot_ids))):
+            shares[snapshot_id][funder_id] = amount
+    result = {}
+    for application_id, state, estimated, current_id, signed_id in rows:
+        holding = Holding()
+        if current_id is not None:
+            holding.total, holding.by_funder = amounts[current_id], dict(shares[current_id])
+        else:  # deposited before the estimate was kept as a snapshot
+            holding.total = estimated or ZERO
+        if state in COMMITTED_STATES and signed_id is not None:
+            holding.committed = amounts[signed_id]
+            holding.committed_by_funder = dict(shares[signed_id])
+            # A pending amendment that lowers the amount frees nothing before it is signed.
+            holding.total = max(holding.total, holding.committed)
+            for funder_id, amount in holding.committed_by_funder.items():
+                holding.by_funder[funder_id] = max(holding.by_funder.get(funder_id, ZERO), amount)
+        result[application_id] = holding
+    return result
 
 
 def envelope_total(call_id: int) -> Decimal | None:
-    """The scheme's own envelope of the call (envelopes without a funder), or every envelope
-    when all have a funder; None when the call has none."""
+    """The call's envelope as a whole (without a funder), or the sum of the funders' envelopes
+    when it has only those; None when the call has none."""
     total = db.session.scalar(sa.select(sa.func.sum(Envelope.amount)).where(
         Envelope.call_id == call_id, Envelope.funder_id.is_(None)))
     if total is None:
@@ -33,11 +141,93 @@ def envelope_total(call_id: int) -> Decimal | None:
     return Decimal(total) if total is not None else None
 
 
-def engaged_cofinancing(call_id: int, excluding: list[int] | tuple[int, ...] = ()) -> Decimal:
-    """The estimated cofinancing of the call's dossiers already selected (or further along),
-    apart from ``excluding``."""
-    query = sa.select(sa.func.coalesce(sa.func.sum(Application.estimated_cofinancing), 0)).where(
-        Application.call_id == call_id, Application.state.in_(ENVELOPE_STATES))
-    if excluding:
-        query = query.where(Application.id.not_in(list(excluding)))
-    return Decimal(db.session.scalar(query))
+def engaged_cofinancing(call_id: int, excluding: tuple[int, ...] | list[int] = ()) -> Decimal:
+    """What the call's dossiers (apart from ``excluding``) hold on its envelope."""
+    return sum((holding.total for holding in holdings(call_id, excluding).values()), ZERO)
+
+
+def envelope_problems(application: Application, lock: bool) -> list[str]:
+    """Why the call's envelopes cannot carry what the dossier needs on top of what the others
+    hold (French; empty when they can). With ``lock``, the call's row is locked first, so that
+    concurrent checks of the same call run one after the other until their transactions end."""
+    if lock:
+        db.session.execute(sa.select(Call.id).where(Call.id == application.call_id)
+                           .with_for_update())
+    total = envelope_total(application.call_id)
+    if total is None:
+        return [_("Aucune enveloppe budgétaire n'est définie pour cet appel.")]
+    need = holdings(application.call_id, excluding=())
+    own = need.get(application.id) or _holding_if_engaged(application)
+    if own is None:
+        return [_("Le cofinancement estimé du dossier n'a pas été calculé.")]
+    others = [holding for application_id, holding in need.items()
+              if application_id != application.id]
+    problems = []
+    remaining = total - sum((holding.total for holding in others), ZERO)
+    if own.total > remaining:
+        problems.append(_("L'enveloppe de l'appel ne suffit pas : reste %(remaining)s, "
+                          "cofinancement du dossier %(amount)s.",
+                          remaining=format_money(remaining), amount=format_money(own.total)))
+    for envelope in db.session.scalars(sa.select(Envelope).where(
+            Envelope.call_id == application.call_id, Envelope.funder_id.is_not(None))):
+        wanted = own.by_funder.get(envelope.funder_id, ZERO)
+        left = envelope.amount - sum((holding.by_funder.get(envelope.funder_id, ZERO)
+                                      for holding in others), ZERO)
+        if wanted > left:
+            problems.append(_("L'enveloppe de %(funder)s ne suffit pas : reste %(remaining)s, "
+                              "part du dossier %(amount)s.", funder=envelope.funder.name,
+                              remaining=format_money(left), amount=format_money(wanted)))
+    return problems
+
+
+def _holding_if_engaged(application: Application) -> Holding | None:
+    """What the dossier would hold once selected: its latest computation (it is not counted yet,
+    its state being before selection)."""
+    snapshot = db.session.scalar(
+        sa.select(CofinancingSnapshot)
+        .where(CofinancingSnapshot.application_id == application.id,
+               CofinancingSnapshot.kind.in_((SnapshotKind.ESTIMATE, SnapshotKind.AGREEMENT)))
+        .order_by(CofinancingSnapshot.id.desc()).limit(1))
+    if snapshot is not None:
+        return Holding(snapshot.scheme_share,
+                       by_funder={share.funder_id: share.amount for share in snapshot.shares})
+    if application.estimated_cofinancing is None:
+        return None
+    return Holding(application.estimated_cofinancing)
+
+
+def call_envelopes(call: Call) -> list[EnvelopeLine]:
+    """Each envelope of the call with what is reserved, committed and paid on it (the call as a
+    whole first, then each funder's)."""
+    positions = holdings(call.id)
+    paid_total, paid_by_funder = _paid(call.id)
+    lines = []
+    envelopes = sorted(call.envelopes, key=lambda e: (e.funder_id is not None,
+                                                      e.funder.name if e.funder else ""))
+    for envelope in envelopes:
+        if envelope.funder_id is None:
+            committed = sum((h.committed for h in positions.values()), ZERO)
+            held = sum((h.total for h in positions.values()), ZERO)
+            paid = paid_total
+        else:
+            committed = sum((h.committed_by_funder.get(envelope.funder_id, ZERO)
+                             for h in positions.values()), ZERO)
+            held = sum((h.by_funder.get(envelope.funder_id, ZERO) for h in positions.values()),
+                       ZERO)
+            paid = paid_by_funder.get(envelope.funder.code, ZERO)
+        lines.append(EnvelopeLine(envelope.funder, envelope.amount, held - committed, committed,
+                                  paid))
+    return lines
+
+
+def _paid(call_id: int) -> tuple[Decimal, dict[str, Decimal]]:
+    """The scheme's part of the call's payments made, in all and by funder code."""
+    total, by_funder = ZERO, defaultdict(lambda: ZERO)
+    for scheme_part, funder_parts in db.session.execute(
+            sa.select(Payment.scheme_part, Payment.funder_parts)
+            .join(Application, Application.id == Payment.application_id)
+            .where(Application.call_id == call_id, Payment.status == PaymentStatus.PAID)):
+        total += scheme_part
+        for code, amount in (funder_parts or {}).items():
+            by_funder[code] += Decimal(amount)
+    return total, dict(by_funder)

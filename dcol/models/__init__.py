@@ -35,6 +35,7 @@ from dcol.models.experts import Expert, ExpertConflict, ExpertKind, Unavailabili
 from dcol.models.finance import (
     Agreement,
     AgreementState,
+    CofinancingShare,
     CofinancingSnapshot,
     Party,
     Payment,

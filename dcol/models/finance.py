@@ -53,6 +53,9 @@ class CofinancingSnapshot(Base):
     application: Mapped[Application] = relationship()
     rule: Mapped[CofinancingRule] = relationship()
     computed_by: Mapped[User | None] = relationship()
+    shares: Mapped[list[CofinancingShare]] = relationship(
+        back_populates="snapshot", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (
         sa.CheckConstraint(
@@ -60,6 +63,23 @@ class CofinancingSnapshot(Base):
         ),
         sa.CheckConstraint("scheme_share >= 0 AND applicant_share >= 0", name="shares_positive"),
     )
+
+
+class CofinancingShare(Base):
+    """A funder's part of a snapshot's scheme share (what the funder's envelope carries)."""
+
+    __tablename__ = "cofinancing_shares"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("cofinancing_snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    funder_id: Mapped[int] = mapped_column(sa.ForeignKey("funders.id"), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+    snapshot: Mapped[CofinancingSnapshot] = relationship(back_populates="shares")
+    funder: Mapped[Funder] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_positive"),)
 
 
 @labelled(
@@ -95,11 +115,14 @@ class Agreement(Base):
     # SHA-256 of the exact PDF the parties sign.
     document_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     amendment_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # What the version contracts: days, daily rate, costs, dates, deliverables (JSON strings).
+    terms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     signed_at: Mapped[datetime | None]
 
     application: Mapped[Application] = relationship()
+    created_by: Mapped[User | None] = relationship()
     snapshot: Mapped[CofinancingSnapshot] = relationship()
     document: Mapped[Document | None] = relationship(foreign_keys=[document_id])
     signatures: Mapped[list[Signature]] = relationship(
@@ -140,6 +163,8 @@ class Signature(Base):
     scan_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("documents.id"))
 
     agreement: Mapped[Agreement] = relationship(back_populates="signatures")
+    user: Mapped[User] = relationship()
+    scan_document: Mapped[Document | None] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("agreement_id", "party"),)
 
@@ -189,6 +214,11 @@ class Payment(Base):
     funder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("funders.id"))
     kind: Mapped[PaymentKind] = mapped_column(enum_column(PaymentKind))
     amount: Mapped[Decimal] = mapped_column(Money)
+    # What the call's envelope bears of it, and that part by funder code ({"AFD": "1500.00"}).
+    scheme_part: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    funder_parts: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    # "start" or "closure": when it falls due (``due_on`` once the date is known).
+    due: Mapped[str] = mapped_column(sa.String(10), default="start")
     due_on: Mapped[date | None]
     status: Mapped[PaymentStatus] = mapped_column(
         enum_column(PaymentStatus), default=PaymentStatus.SCHEDULED, index=True
@@ -198,6 +228,11 @@ class Payment(Base):
     paid_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(sa.Text, default="")
 
+    application: Mapped[Application] = relationship()
     funder: Mapped[Funder | None] = relationship()
+    agreement: Mapped[Agreement | None] = relationship()
 
-    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_positive"),)
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_positive"),
+        sa.CheckConstraint("scheme_part >= 0 AND scheme_part <= amount", name="scheme_part_within"),
+    )
