@@ -23,6 +23,19 @@ from flask_wtf.csrf import _FlaskFormCSRF
 from wtforms.validators import ValidationError
 
 
+def attach_errors(form, errors: dict[str, str]) -> list[str]:
+    """Put a service's messages on the fields they name that have none yet; return the messages
+    that name no field of ``form`` (to show above it)."""
+    unplaced = []
+    for name, message in errors.items():
+        field = form._fields.get(name)
+        if field is None:
+            unplaced.append(message)
+        elif not field.errors:
+            field.errors = [message]
+    return unplaced
+
+
 class BabelTranslations:
     """WTForms' translations object (``gettext``/``ngettext``, no formatting: WTForms formats)."""
 

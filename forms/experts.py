@@ -34,7 +34,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from dcol.experts import services
 from dcol.i18n import country_choices, language_name
 from dcol.models import ExpertKind, Theme, WorldRegion
-from forms.base import FlaskForm, Form
+from forms.base import FlaskForm, Form, attach_errors
 from forms.dossier import COUNTRIES_HINT, AmountField, country_picker_kw
 
 _RATE = re.compile(r"\d+(?:\.\d{1,2})?")
@@ -85,8 +85,8 @@ class CheckboxesField(CodesField):
     option_widget = CheckboxInput()
 
 
-class RateField(AmountField):
-    """A percentage as people type it ("20", "5,5", "5.5 %"), to two decimals at most."""
+class QuantityField(AmountField):
+    """A number shown as typed, else without trailing zeros ("12,5", not "12,50")."""
 
     def _value(self) -> str:
         if self.raw_data:
@@ -94,6 +94,10 @@ class RateField(AmountField):
         if self.data is None:
             return ""
         return format_decimal(self.data, format="#,##0.##")
+
+
+class RateField(QuantityField):
+    """A percentage as people type it ("20", "5,5", "5.5 %"), to two decimals at most."""
 
     def process_formdata(self, valuelist) -> None:
         if not valuelist:
@@ -148,17 +152,6 @@ _WEBSITE = re.compile(r"https?://[^\s/$.?#][^\s]*\.[^\s]+", re.IGNORECASE)
 def _website(form, field) -> None:
     if field.data and not _WEBSITE.fullmatch(field.data):
         raise ValidationError(_("Adresse de site invalide, par exemple https://www.cabinet.fr."))
-
-
-def _attach_errors(form, errors: dict[str, str]) -> bool:
-    """Put the service's messages on the fields that have none yet; False when any was put."""
-    valid = True
-    for name, message in errors.items():
-        field = form._fields.get(name)
-        if field is not None and not field.errors:
-            field.errors = [message]
-            valid = False
-    return valid
 
 
 class ExpertForm(FlaskForm):
@@ -227,10 +220,11 @@ class ExpertForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         errors = services.profile_errors(services.clean_profile(self.profile()))
-        return _attach_errors(self, errors) and valid
+        attach_errors(self, errors)
+        return valid and not any(field.errors for field in self)
 
     def add_errors(self, errors: dict[str, str]) -> None:
-        _attach_errors(self, errors)
+        attach_errors(self, errors)
 
 
 class UnavailabilityForm(FlaskForm):
@@ -242,10 +236,11 @@ class UnavailabilityForm(FlaskForm):
         valid = super().validate(extra_validators)
         errors = services.unavailability_errors(self.starts_on.data, self.ends_on.data,
                                                 self.reason.data or "")
-        return _attach_errors(self, errors) and valid
+        attach_errors(self, errors)
+        return valid and not any(field.errors for field in self)
 
     def add_errors(self, errors: dict[str, str]) -> None:
-        _attach_errors(self, errors)
+        attach_errors(self, errors)
 
 
 class ConflictForm(FlaskForm):
@@ -256,7 +251,7 @@ class ConflictForm(FlaskForm):
                                 [Length(max=services.MAX_DESCRIPTION)], render_kw={"rows": 2})
 
     def add_errors(self, errors: dict[str, str]) -> None:
-        _attach_errors(self, errors)
+        attach_errors(self, errors)
 
 
 class PoolFilterForm(Form):

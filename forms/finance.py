@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
@@ -22,18 +21,11 @@ from dcol.finance.agreements import AgreementTerms
 from dcol.models import Party
 from forms.base import FlaskForm
 from forms.dossier import AmountField
-from forms.experts import DayField
+from forms.experts import DayField, QuantityField
 
 
-class DaysField(AmountField):
+class DaysField(QuantityField):
     """A number of days as people type it ("12,5", "12.5"), to two decimals at most."""
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return self.raw_data[0]
-        if self.data is None:
-            return ""
-        return format_decimal(self.data, format="#,##0.##")
 
     def process_formdata(self, valuelist) -> None:
         if not valuelist:
@@ -44,18 +36,6 @@ class DaysField(AmountField):
         except ValueError:
             raise ValueError(_("Nombre de jours invalide : indiquez un nombre, par exemple "
                                "12,5.")) from None
-
-
-def add_errors(form, errors: dict[str, str]) -> list[str]:
-    """Put the service's messages on the fields they name; returns those naming no field."""
-    unplaced = []
-    for name, message in errors.items():
-        field = form._fields.get(name)
-        if field is None:
-            unplaced.append(message)
-        elif message not in field.errors:
-            field.errors = [*field.errors, message]
-    return unplaced
 
 
 class TermsForm(FlaskForm):

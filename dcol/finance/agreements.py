@@ -21,6 +21,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
 from dcol import audit
@@ -45,7 +46,6 @@ from dcol.models import (
     ApplicationState,
     CallKind,
     DocumentKind,
-    Mission,
     Party,
     Signature,
     SignatureMethod,
@@ -63,6 +63,7 @@ from dcol.permissions import (
 )
 from workflows import automatic
 from workflows.engine import Forbidden, GuardsFailed, InvalidInput, NotApplicable
+from workflows.guards import mission_of
 from workflows.notifications import manager_users, mission_expert_users, organisation_members
 
 CUF_NAME = "Cités Unies France"
@@ -139,6 +140,7 @@ def agreements_of(application: Application) -> list[Agreement]:
     """Every version, the latest first."""
     return list(db.session.scalars(
         sa.select(Agreement).where(Agreement.application_id == application.id)
+        .options(selectinload(Agreement.signatures))
         .order_by(Agreement.version.desc())))
 
 
@@ -162,10 +164,6 @@ def missing_parties(agreement: Agreement) -> list[Party]:
     signed = {signature.party for signature in agreement.signatures
               if signature.document_sha256 == agreement.document_sha256}
     return [party for party in parties_of(agreement.application) if party not in signed]
-
-
-def mission_of(application: Application) -> Mission | None:
-    return db.session.scalar(sa.select(Mission).where(Mission.application_id == application.id))
 
 
 def proposed_terms(application: Application) -> AgreementTerms:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from dcol.extensions import db
+from dcol.finance.cofinancing import latest_snapshot
 from dcol.i18n import format_money
 from dcol.models import (
     Agreement,
@@ -183,11 +184,7 @@ def envelope_problems(application: Application, lock: bool) -> list[str]:
 def _holding_if_engaged(application: Application) -> Holding | None:
     """What the dossier would hold once selected: its latest computation (it is not counted yet,
     its state being before selection)."""
-    snapshot = db.session.scalar(
-        sa.select(CofinancingSnapshot)
-        .where(CofinancingSnapshot.application_id == application.id,
-               CofinancingSnapshot.kind.in_((SnapshotKind.ESTIMATE, SnapshotKind.AGREEMENT)))
-        .order_by(CofinancingSnapshot.id.desc()).limit(1))
+    snapshot = latest_snapshot(application, SnapshotKind.ESTIMATE, SnapshotKind.AGREEMENT)
     if snapshot is not None:
         return Holding(snapshot.scheme_share,
                        by_funder={share.funder_id: share.amount for share in snapshot.shares})

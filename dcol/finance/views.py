@@ -35,7 +35,8 @@ from dcol.models import (
     SnapshotKind,
 )
 from dcol.permissions import Action, can, load_or_404
-from forms.finance import PartyScanForm, SignForm, TermsForm, add_errors
+from forms.base import attach_errors
+from forms.finance import PartyScanForm, SignForm, TermsForm
 from workflows.engine import WorkflowError
 
 bp = Blueprint("finance", __name__)
@@ -157,7 +158,7 @@ def prepare(application_id: int):
             version = ag.prepare_agreement(application, current_user, form.terms(),
                                            form.reason.data or "")
         except ag.AgreementRefused as error:
-            problems = [error.message, *add_errors(form, error.errors)]
+            problems = [error.message, *attach_errors(form, error.errors)]
         except WorkflowError as error:
             problems, status = _problems(error), error.status
         else:
@@ -201,7 +202,7 @@ def sign(application_id: int, agreement_id: int):
         try:
             ag.sign(version, current_user, signature)
         except ag.AgreementRefused as error:
-            problems = [error.message, *add_errors(form, error.errors)]
+            problems = [error.message, *attach_errors(form, error.errors)]
             if "accepted" in error.errors:
                 form.accepted.data = False  # accept again, the version shown
         except UploadRefused as refusal:
