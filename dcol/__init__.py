@@ -76,19 +76,24 @@ def create_app(config: dict | None = None) -> Flask:
     from dcol.accounts.views import bp as accounts_bp
     from dcol.applications.views import bp as applications_bp
     from dcol.calls.views import bp as calls_bp
+    from dcol.capitalisation.views import bp as capitalisation_bp
     from dcol.committee.views import bp as committee_bp
+    from dcol.dashboards.views import bp as dashboards_bp
     from dcol.documents.views import bp as documents_bp
     from dcol.experts.views import bp as experts_bp
+    from dcol.exports.views import bp as exports_bp
     from dcol.finance.views import bp as finance_bp
     from dcol.home.views import bp as home_bp
     from dcol.matching.views import bp as matching_bp
     from dcol.messages.views import bp as messages_bp
+    from dcol.missions.views import bp as missions_bp
     from dcol.organisations.views import bp as organisations_bp
     from dcol.reviews.views import bp as reviews_bp
 
     for blueprint in (accounts_bp, home_bp, applications_bp, calls_bp, documents_bp,
                       messages_bp, organisations_bp, reviews_bp, committee_bp, experts_bp,
-                      matching_bp, finance_bp):
+                      matching_bp, finance_bp, missions_bp, dashboards_bp, exports_bp,
+                      capitalisation_bp):
         app.register_blueprint(blueprint)
 
     from dcol import api

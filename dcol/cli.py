@@ -127,16 +127,21 @@ def audit_verify_command():
 
 @workflow_cli.command("tick")
 def workflow_tick_command():
-    """Send due reminders and deliver pending mail (idempotent: run it from cron)."""
+    """Send due reminders, raise and resolve the follow-up alerts, and deliver pending mail
+    (idempotent: run it from cron)."""
     from dcol.mail import deliver_pending
+    from dcol.missions.alerts import check_alerts
     from workflows.reminders import send_deadline_reminders, send_review_reminders
 
     queued = send_deadline_reminders()
     db.session.commit()
     queued += send_review_reminders()
     db.session.commit()  # releases the reviews locked while reminding
+    raised = check_alerts()
+    db.session.commit()
     sent = deliver_pending()
-    click.echo(f"{queued} rappel(s) préparé(s), {sent} e-mail(s) envoyé(s).")
+    click.echo(f"{queued} rappel(s) préparé(s), {raised} alerte(s) levée(s), "
+               f"{sent} e-mail(s) envoyé(s).")
 
 
 @workflow_cli.command("diagram")

@@ -12,6 +12,7 @@ import sys
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, render_template, url_for
@@ -25,8 +26,12 @@ def external_url(endpoint: str, **values) -> str:
     """An absolute link for a mail, also outside a request (CLI, cron): from BASE_URL."""
     if has_request_context() or current_app.config.get("SERVER_NAME"):
         return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        return url_for(endpoint, _external=True, **values)
+    # Bound to BASE_URL without pushing a request: a request context's teardown would deliver
+    # (and commit) the mails the caller has queued so far in its open transaction.
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/",
+                                       url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def queue_mail(

@@ -21,6 +21,7 @@ from dcol.models import (
     CommitteeSession,
     ConflictStatus,
     Document,
+    DocumentKind,
     Expert,
     Mission,
     MissionProposal,
@@ -61,6 +62,10 @@ class Action(enum.StrEnum):
     APP_REPORT = "application.report"
     APP_VALIDATE_DELIVERABLE = "application.validate_deliverable"
     APP_VIEW_AUDIT = "application.view_audit"
+    APP_EDIT_PLAN = "application.edit_plan"  # the mission plan (milestones)
+    APP_VALIDATE_FOR_CUF = "application.validate_for_cuf"  # CUF's validation of deliverables
+    APP_ANSWER_SATISFACTION = "application.answer_satisfaction"
+    APP_PUBLISH = "application.publish"  # open a closed support to collectivités' search
     DOCUMENT_DOWNLOAD = "document.download"
     # Organisations and people
     ORG_VIEW = "organisation.view"
@@ -72,6 +77,11 @@ class Action(enum.StrEnum):
     EXPERT_VIEW = "expert.view"
     EXPERT_EDIT = "expert.edit"
     PROPOSAL_RESPOND = "proposal.respond"
+    # Follow-up across dossiers
+    DASHBOARD_VIEW = "dashboard.view"  # obj: a Call, or None for every call
+    FOLLOW_UP_EXPORT = "follow_up.export"
+    CAPITALISATION_SEARCH = "capitalisation.search"
+    CAPITALISATION_VIEW = "capitalisation.view"  # obj: a closed Application
     # Committee
     SESSION_VIEW = "session.view"
     SESSION_DECIDE = "session.decide"
@@ -387,11 +397,7 @@ def _app_view_funders(user: User, app: Application) -> bool:
 
 @rule(Action.APP_REPORT)
 def _app_report(user: User, app: Application) -> bool:
-    if app.state is not ApplicationState.IN_PROGRESS:
-        return False
-    if app.call.kind.value == "dcol":
-        return expert_of_mission(user, app)
-    return is_editor_of(user, app)
+    return app.state is ApplicationState.IN_PROGRESS and reports_on(user, app)
 
 
 @rule(Action.APP_VALIDATE_DELIVERABLE)
@@ -401,11 +407,52 @@ def _app_validate_deliverable(user: User, app: Application) -> bool:
     return is_manager(user) or is_signatory_of(user, app.organisation_id)
 
 
+def reports_on(user: User, app: Application) -> bool:
+    """Who reports on the support: the expert (DCOL) or the dossier's editors (call for
+    projects)."""
+    if app.call.kind.value == "dcol":
+        return expert_of_mission(user, app)
+    return is_editor_of(user, app)
+
+
+@rule(Action.APP_EDIT_PLAN)
+def _app_edit_plan(user: User, app: Application) -> bool:
+    """The mission plan is set when the agreement is signed and amended while the support runs,
+    by CUF or by whoever reports on it."""
+    if app.state is ApplicationState.AGREEMENT:
+        return is_manager(user)
+    if app.state is not ApplicationState.IN_PROGRESS:
+        return False
+    return is_manager(user) or reports_on(user, app)
+
+
+@rule(Action.APP_VALIDATE_FOR_CUF)
+def _app_validate_for_cuf(user: User, app: Application) -> bool:
+    return app.state in {ApplicationState.IN_PROGRESS, ApplicationState.FINAL_REPORT} and \
+        is_manager(user)
+
+
+@rule(Action.APP_ANSWER_SATISFACTION)
+def _app_answer_satisfaction(user: User, app: Application) -> bool:
+    """The collectivité's signatories, once the final report is in and before closure."""
+    return app.state is ApplicationState.FINAL_REPORT and is_signatory_of(user,
+                                                                          app.organisation_id)
+
+
+@rule(Action.APP_PUBLISH)
+def _app_publish(user: User, app: Application) -> bool:
+    return app.state is ApplicationState.CLOSED and is_manager(user)
+
+
 @rule(Action.DOCUMENT_DOWNLOAD)
 def _document_download(user: User, document: Document) -> bool:
-    """A document follows its dossier; a message's attachment follows the message thread."""
+    """A document follows its dossier; a message's attachment follows the message thread; the
+    current file of a closed support's deliverable follows the capitalisation search."""
     if document.message_id is not None:
         return can(user, Action.APP_MESSAGE, document.application)
+    if (document.kind is DocumentKind.DELIVERABLE and document.deliverable_id is not None
+            and document.is_current and can(user, Action.CAPITALISATION_VIEW, document.application)):
+        return True
     return can(user, Action.APP_VIEW, document.application)
 
 
@@ -454,6 +501,50 @@ def _proposal_respond(user: User, proposal: MissionProposal) -> bool:
         and user.expert_id == proposal.expert_id
         and proposal.status is ProposalStatus.PENDING
     )
+
+
+# --- follow-up across dossiers -------------------------------------------------------------
+
+
+def reviews_in_call(user: User, call_id: int) -> bool:
+    """Assigned to one of the call's dossiers (whatever the declaration)."""
+    if Role.REVIEWER not in user.roles:
+        return False
+    query = (
+        sa.select(Review.id).join(Application, Application.id == Review.application_id)
+        .where(Review.reviewer_id == user.id, Application.call_id == call_id)
+    )
+    return db.session.scalar(query.limit(1)) is not None
+
+
+@rule(Action.DASHBOARD_VIEW)
+def _dashboard_view(user: User, call: Call | None) -> bool:
+    """CUF's managers and admins see every call and the figures across years; a reviewer or a
+    committee member sees the dashboard of the calls they work on, nothing beyond."""
+    if is_staff_overseer(user):
+        return True
+    if call is None:
+        return False
+    return reviews_in_call(user, call.id) or sits_on_committee(user, call.id)
+
+
+@rule(Action.FOLLOW_UP_EXPORT)
+def _follow_up_export(user: User, obj: object) -> bool:
+    return is_staff_overseer(user)
+
+
+@rule(Action.CAPITALISATION_SEARCH)
+def _capitalisation_search(user: User, obj: object) -> bool:
+    return user.is_staff or user.is_active_member or (
+        Role.EXPERT in user.roles and user.expert_id is not None)
+
+
+@rule(Action.CAPITALISATION_VIEW)
+def _capitalisation_view(user: User, app: Application) -> bool:
+    """A closed support: CUF's staff see them all, others only those CUF has made public."""
+    if app.state is not ApplicationState.CLOSED or not can(user, Action.CAPITALISATION_SEARCH):
+        return False
+    return user.is_staff or app.is_public
 
 
 # --- committee ------------------------------------------------------------------------------
@@ -590,6 +681,23 @@ def visible_applications(user: User | None) -> sa.ColumnElement[bool]:
                 )
             )
         )
+    return sa.or_(*conditions) if conditions else sa.false()
+
+
+def visible_follow_ups(user: User | None) -> sa.ColumnElement[bool]:
+    """A SQL condition on ``Application`` (joined to its ``Mission``) matching the dossiers whose
+    follow-up ``user`` reads (``Action.APP_VIEW_FINANCE`` once a mission exists): every one for
+    CUF's managers and admins, the collectivité's own, the expert's missions — never a
+    reviewer's."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_enabled:
+        return sa.false()
+    if is_staff_overseer(user):
+        return sa.true()
+    conditions = []
+    if user.is_active_member:
+        conditions.append(Application.organisation_id == user.organisation_id)
+    if Role.EXPERT in user.roles and user.expert_id is not None:
+        conditions.append(Mission.expert_id == user.expert_id)
     return sa.or_(*conditions) if conditions else sa.false()
 
 

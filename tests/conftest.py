@@ -117,6 +117,13 @@ def empty_database() -> None:
 
 
 @pytest.fixture
+def french(app):
+    """A request in the default language (French), for building documents outside a view."""
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from dcol.finance.agreement_pdf import AgreementContent, PartyBlock, build_agreement_pdf
 from dcol.finance.computation import CostLine, FunderPart, Inputs, Terms, compute, schedule
+from tests.pdf_support import pdf_text
 
 PREVIOUS_SHA = "3f" * 32
 FUNDERS = (FunderPart("AFD", Decimal("60")), FunderPart("CDC", Decimal("40")))
@@ -22,12 +23,6 @@ PARTIES = (
     PartyBlock("applicant", "Ville de Tulle", ("SIREN 211 902 720",), "Mme Claire Martin, Maire"),
     PartyBlock("expert", "Cabinet Hydra Conseil", ("SIRET 123 456 789 00012",)),
 )
-
-
-def pdf_text(content: bytes) -> str:
-    reader = PdfReader(io.BytesIO(content))
-    raw = " ".join(page.extract_text() for page in reader.pages)
-    return " ".join(raw.replace("\u202f", " ").replace("\xa0", " ").split())
 
 
 def dcol_content(**changes) -> AgreementContent:
@@ -93,12 +88,6 @@ def aap_content(**changes) -> AgreementContent:
         payments=tuple(schedule(breakdown, False, Decimal("30"))),
     )
     return replace(content, **changes)
-
-
-@pytest.fixture
-def french(app):
-    with app.test_request_context():
-        yield
 
 
 def test_dcol_convention(french):
@@ -233,3 +222,37 @@ def test_french_whatever_the_reader_language_and_reproducible(app):
     assert "Acompte à l'expert" in content
     assert "12 500,00 €" in content
     assert "€12,500.00" not in content
+
+
+def test_blocks_taller_than_a_page_flow_over_pages(french):
+    """A party's block, the summary or the deliverables taller than a page split across pages
+    instead of failing the agreement with a layout error."""
+    paragraph = "La régie des eaux a été accompagnée pas à pas dans son diagnostic. " * 60
+    long_name = "Communauté d'agglomération du bassin de la Haute-Corrèze et du plateau " * 4
+    details = tuple(f"Ligne d'adresse {n} — {paragraph[:200]}" for n in range(40))
+    applicant = PartyBlock("applicant", long_name, (*details, "FIN DU BLOC"), "Mme Claire Martin")
+    pdf = build_agreement_pdf(
+        dcol_content(
+            parties=(PARTIES[0], applicant, PARTIES[2]),
+            summary=paragraph * 4 + " FIN DU RÉSUMÉ",
+            deliverables=paragraph * 3 + " FIN DES LIVRABLES",
+        )
+    )
+    total = len(PdfReader(io.BytesIO(pdf)).pages)
+    assert total > 5
+    content = pdf_text(pdf)
+    # Every part is there, in order, through to the signatures and the last page's footer.
+    parts = (
+        "Ligne d'adresse 0 ",
+        "Ligne d'adresse 39 ",
+        "FIN DU BLOC",
+        "représentée par Mme Claire Martin",
+        "FIN DU RÉSUMÉ",
+        "FIN DES LIVRABLES",
+        "Acompte à l'expert",
+        "Signature :",
+        f"page {total} / {total}",
+    )
+    positions = [content.find(part) for part in parts]
+    assert -1 not in positions, dict(zip(parts, positions, strict=True))
+    assert positions == sorted(positions)

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from pypdf import PdfReader
 from werkzeug.datastructures import FileStorage
 
 from dcol.documents import storage
@@ -34,18 +33,13 @@ from dcol.models import (
     SnapshotKind,
 )
 from tests import workflow_support as ws
+from tests.pdf_support import document_text as pdf_text
 from workflows import engine
 
 S = ApplicationState
 D = Decimal
 TERMS = ag.AgreementTerms(days=D("12.5"), daily_rate=D("1000.00"), starts_on=date(2027, 1, 11),
                           ends_on=date(2027, 6, 30), deliverables="Plan d'action <b>&</b> feuille de route")
-
-
-def pdf_text(document) -> str:
-    reader = PdfReader(io.BytesIO(storage.path_of(document).read_bytes()))
-    text = "\n".join(page.extract_text() for page in reader.pages)
-    return text.replace("\u202f", " ").replace("\xa0", " ")
 
 
 def signer(cast, party):
@@ -249,7 +243,7 @@ def test_the_balance_waits_for_the_final_deliverable(dcol):
         payments.request_payment(balance, cast.manager)
     assert "livrable final" in refused.value.message
     deliverable = ws.add_final_deliverable(application)
-    ws.validate_final_deliverable(application)
+    ws.validate_final_deliverable(application, cast)
     payments.request_payment(balance, cast.manager)
     assert balance.status is PaymentStatus.REQUESTED
     assert balance.held_for_deliverable_id == deliverable.id

@@ -6,12 +6,10 @@ waiting list, the JSON API, and who sees what."""
 from __future__ import annotations
 
 import html
-import io
 from decimal import Decimal as D
 
 import pytest
 import sqlalchemy as sa
-from pypdf import PdfReader
 
 from dcol.accounts.services import create_api_token
 from dcol.committee import agenda as agendas
@@ -36,6 +34,7 @@ from dcol.permissions import Action, can
 from dcol.reviews import services as reviews
 from tests import factories as f
 from tests import workflow_support as ws
+from tests.pdf_support import pdf_text
 from workflows import engine
 
 S = ApplicationState
@@ -51,11 +50,6 @@ def login(client, user):
 
 def logout(client):
     client.post("/deconnexion")
-
-
-def pdf_text(content: bytes) -> str:
-    text = " ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(content)).pages)
-    return " ".join(text.replace("\u202f", " ").replace("\xa0", " ").split())
 
 
 def page(response) -> str:

@@ -22,7 +22,6 @@ from dcol.models import (
     MatchingBrief,
     MissionProposal,
     Role,
-    Satisfaction,
     utcnow,
 )
 from tests import factories as f
@@ -237,11 +236,7 @@ def test_after_a_decline_the_rematch_excludes_that_expert(client, pool):
 def test_past_satisfaction_and_current_load_feed_the_profiles(pool):
     call, cast, application, experts = pool
     done = ws.complete_dossier(call, cast)
-    ws.drive_to(done, cast, S.CLOSED)
-    mission = ws.mission_of(done)
-    db.session.add(Satisfaction(mission_id=mission.id, respondent_id=cast.signatory.id, quality=5,
-                                timeliness=4, relevance=5, overall=4, comment="",
-                                answered_at=utcnow()))
+    ws.drive_to(done, cast, S.CLOSED)  # the collectivité rated the expert 4/5 overall
     busy = ws.complete_dossier(call, cast)
     ws.drive_to(busy, cast, S.IN_PROGRESS)
     db.session.flush()

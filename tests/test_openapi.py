@@ -92,7 +92,7 @@ def staff_world(app):
             ws.assign_reviewers(application, cast)
             for event in EVENTS:
                 if state in event.sources and kind in event.variants:
-                    ws._prepare(event.name, application, cast)
+                    ws.prepare_step(event.name, application, cast)
             dossier_ids.append(application.id)
         if kind is CallKind.DCOL:
             people = {"manager": cast.manager, "reviewer": cast.reviewers[0],

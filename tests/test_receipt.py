@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from pypdf import PdfReader
 from werkzeug.datastructures import FileStorage
 
 from dcol.applications.services import update_application
@@ -21,6 +20,7 @@ from dcol.models import Application, CallKind, Document, DocumentKind, Submissio
 from tests import document_files as files
 from tests import factories as f
 from tests import workflow_support as ws
+from tests.pdf_support import pdf_text
 
 MONTHS = (
     "janvier",
@@ -49,11 +49,6 @@ def paris_moment(moment: datetime) -> str:
     """``3 décembre 2024 à 23:59``, computed here independently of the app's formatting."""
     local = moment.astimezone(ZoneInfo("Europe/Paris"))
     return f"{local.day} {MONTHS[local.month - 1]} {local.year} à {local:%H:%M}"
-
-
-def pdf_text(content: bytes) -> str:
-    reader = PdfReader(io.BytesIO(content))
-    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 
 
 def upload(application, user, content: bytes, name: str, requirement=None) -> Document:

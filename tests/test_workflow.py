@@ -88,10 +88,12 @@ def test_event_happy_path(app, event_name, call_kind):
         ws.drive_to(application, cast, S.FINAL_REPORT)
     else:
         ws.drive_to(application, cast, source)
+    ws.prepare_step(event_name, application, cast)
     before_audit = audit_count(application)
     before_mail = db.session.scalar(sa.select(sa.func.count()).select_from(OutgoingMail))
 
-    entry = ws.fire_step(application, cast, event_name)
+    actor, comment, payload = ws.step_request(event_name, application, cast)
+    entry = engine.fire(application, event_name, actor, comment=comment, payload=payload)
 
     assert application.state is event.target
     assert audit_count(application) == before_audit + 1
@@ -415,22 +417,25 @@ def test_close_needs_validated_deliverable_and_final_cofinancing(journey):
     call, cast, application = journey
     ws.drive_to(application, cast, S.FINAL_REPORT)
     problems = refused(application, "close", cast.manager).problems
+    questionnaire = ["La collectivité n'a pas répondu au questionnaire de satisfaction."]
     assert problems == ["Le livrable final n'a pas été validé par la collectivité.",
+                        *(questionnaire if call.kind is CallKind.DCOL else []),
                         "Le cofinancement définitif sur coûts réels n'a pas été calculé."]
 
 
 def test_close_needs_a_final_cofinancing_computed_since_the_last_final_report(journey):
     call, cast, application = journey
     ws.drive_to(application, cast, S.FINAL_REPORT)
-    ws.compute_final_cofinancing(application)  # on the first report's costs
+    ws.compute_final_cofinancing(application, cast)  # on the first report's costs
     ws.fire_step(application, cast, "request_revision")
     ws.fire_step(application, cast, "submit_final_report")
-    ws.validate_final_deliverable(application)
+    ws.validate_final_deliverable(application, cast)
+    ws.answer_satisfaction(application, cast)
     db.session.commit()
     problems = refused(application, "close", cast.manager).problems
     assert problems == ["Le cofinancement définitif a été calculé avant le dernier dépôt du "
                         "rapport final : recalculez-le sur les coûts réels."]
-    ws.compute_final_cofinancing(application)  # on the revised report's costs
+    ws.compute_final_cofinancing(application, cast)  # on the revised report's costs
     ws.fire_step(application, cast, "close")
     assert application.state is S.CLOSED
 
@@ -440,7 +445,7 @@ def test_revision_sends_the_dossier_back(journey):
     ws.drive_to(application, cast, S.FINAL_REPORT)
     ws.fire_step(application, cast, "request_revision")
     assert application.state is S.IN_PROGRESS
-    ws.validate_final_deliverable(application)
+    ws.validate_final_deliverable(application, cast)
     assert ws.reporter(application, cast) is not None
 
 

@@ -73,7 +73,7 @@ def test_random_events_keep_the_machine_sound(app, kind, moves):
                 comment = ws.step_request(event_name, application, cast)[1]
             event = EVENTS_BY_NAME[event_name]
             if prepare and application.state in event.sources:
-                ws._prepare(event_name, application, cast)
+                ws.prepare_step(event_name, application, cast)
                 db.session.commit()
             actor = persona(cast, who)
             _, _, payload = ws.step_request(event_name, application, cast)

@@ -242,7 +242,7 @@ def test_final_report_is_the_experts_in_dcol(app):
     cast = ws.make_cast(call)
     application = ws.complete_dossier(call, cast)
     ws.drive_to(application, cast, S.IN_PROGRESS)
-    ws._prepare("submit_final_report", application, cast)
+    ws.prepare_step("submit_final_report", application, cast)
     db.session.commit()
     for applicant in (cast.signatory, cast.member):
         assert refused(application, "submit_final_report", applicant).status == 403
@@ -255,7 +255,7 @@ def test_final_report_is_the_collectivites_in_a_call_for_projects(app):
     cast = ws.make_cast(call)
     application = ws.complete_dossier(call, cast)
     ws.drive_to(application, cast, S.IN_PROGRESS)
-    ws._prepare("submit_final_report", application, cast)
+    ws.prepare_step("submit_final_report", application, cast)
     db.session.commit()
     assert refused(application, "submit_final_report", cast.expert_user).status == 404
     assert refused(application, "submit_final_report", cast.manager).status == 403
@@ -423,7 +423,7 @@ ENVELOPE_EVENTS = [("select", S.REVIEWED), ("start", S.AGREEMENT)]
 def test_no_envelope_defined(journey, event_name, state):
     call, cast, application = journey
     ws.drive_to(application, cast, state)
-    ws._prepare(event_name, application, cast)
+    ws.prepare_step(event_name, application, cast)
     for envelope in list(call.envelopes):
         db.session.delete(envelope)
     db.session.commit()

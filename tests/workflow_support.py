@@ -183,64 +183,104 @@ def submit_reviews(application) -> None:
 
 
 def sign_agreement(application, cast: Cast, parties=None) -> Agreement:
+    """An agreement signed by ``parties`` (every party by default), its snapshot computed by the
+    real cofinancing engine on 12 500 € (DCOL: 12,5 days at 1 000 €). The signatures themselves
+    go through the real service in tests/test_agreements.py."""
+    from dcol.finance.agreements import AgreementTerms
+    from dcol.finance.cofinancing import compute_cofinancing, expertise_inputs
+    from dcol.finance.computation import CostLine, Inputs
+
     existing = db.session.scalar(sa.select(Agreement).where(Agreement.application_id == application.id))
     if existing is not None:
         return existing
-    snapshot = CofinancingSnapshot(
-        application=application, rule_id=application.call.cofinancing_rules[0].id,
-        kind=SnapshotKind.AGREEMENT, inputs={}, result={}, total_cost=Decimal("12500.00"),
-        scheme_share=Decimal("10000.00"), applicant_share=Decimal("2500.00"), is_locked=True,
-        computed_at=utcnow(),
-    )
-    agreement = Agreement(application=application, version=1, snapshot=snapshot,
-                          state=AgreementState.AWAITING_SIGNATURES, document_sha256="a" * 64,
-                          created_at=utcnow())
+    now = utcnow()
+    dcol = application.call.kind is CallKind.DCOL
+    if dcol:
+        terms = AgreementTerms(days=Decimal("12.5"), daily_rate=Decimal("1000.00"),
+                               starts_on=now.date(), ends_on=now.date() + timedelta(days=180),
+                               deliverables="Plan d'action")
+        inputs = expertise_inputs(application, terms.days, terms.daily_rate, Decimal("0"))
+    else:
+        terms = AgreementTerms(project_cost=Decimal("12500.00"), starts_on=now.date(),
+                               ends_on=now.date() + timedelta(days=365))
+        inputs = Inputs(application.organisation.kind.value,
+                        (CostLine("Dépenses éligibles du projet", amount=Decimal("12500.00")),),
+                        application.requested_amount)
+    snapshot = compute_cofinancing(application, SnapshotKind.AGREEMENT, inputs, None, now,
+                                   locked=True)
     if parties is None:
         parties = [Party.CUF, Party.APPLICANT]
-        if application.call.kind is CallKind.DCOL:
+        if dcol:
             parties.append(Party.EXPERT)
+    every_party = {Party.CUF, Party.APPLICANT} | ({Party.EXPERT} if dcol else set())
+    agreement = Agreement(application=application, version=1, snapshot=snapshot,
+                          state=AgreementState.SIGNED if set(parties) == every_party
+                          else AgreementState.AWAITING_SIGNATURES,
+                          signed_at=now if set(parties) == every_party else None,
+                          document_sha256="a" * 64, terms=terms.as_json(), created_at=now)
     signer = {Party.CUF: cast.manager, Party.APPLICANT: cast.signatory, Party.EXPERT: cast.expert_user}
     for party in parties:
         agreement.signatures.append(Signature(
             party=party, method=SignatureMethod.ELECTRONIC, user_id=signer[party].id,
-            signer_name=signer[party].full_name, signer_capacity="Signataire", signed_at=utcnow(),
+            signer_name=signer[party].full_name, signer_capacity="Signataire", signed_at=now,
             ip_address="127.0.0.1", document_sha256="a" * 64,
         ))
+    mission = mission_of(application)
+    if mission is not None:
+        mission.contracted_days, mission.daily_rate = terms.days, terms.daily_rate
+        mission.starts_on, mission.ends_on = terms.starts_on, terms.ends_on
     db.session.add(agreement)
     db.session.flush()
     return agreement
 
 
-def log_report(application, author) -> MissionReport:
-    report = MissionReport(mission=mission_of(application), author_id=author.id,
-                           report_date=utcnow().date(), days_spent=Decimal("2"),
-                           activities="Atelier de diagnostic.", created_at=utcnow())
-    db.session.add(report)
-    db.session.flush()
-    return report
+def log_report(application, author, days: str = "2") -> MissionReport:
+    from dcol.missions.reports import ReportEntry
+    from dcol.missions.reports import log_report as log
+
+    return log(application, author, ReportEntry(
+        report_date=utcnow().date(), days_spent=Decimal(days),
+        activities="Atelier de diagnostic.", is_field_mission=False, field_location=""))
 
 
-def add_final_deliverable(application, state=DeliverableState.SUBMITTED) -> Deliverable:
+def add_final_deliverable(application) -> Deliverable:
+    """The final deliverable's row (its deposit through the real service, which also fires
+    ``submit_final_report``, is tested in tests/test_follow_up.py)."""
     from workflows.guards import final_deliverable
 
     if (existing := final_deliverable(application)) is not None:
         return existing
     deliverable = Deliverable(mission=mission_of(application), title="Plan d'action",
-                              is_final=True, state=state, submitted_at=utcnow())
+                              is_final=True, submitted_at=utcnow())
     db.session.add(deliverable)
     db.session.flush()
     return deliverable
 
 
-def validate_final_deliverable(application) -> None:
+def validate_final_deliverable(application, cast: Cast) -> None:
+    """The collectivité then CUF validate the final deliverable (the real course)."""
+    from workflows import deliverable as course
     from workflows.guards import final_deliverable
 
-    final_deliverable(application).state = DeliverableState.ACCEPTED_BY_APPLICANT
+    deliverable = final_deliverable(application)
+    if deliverable.state is DeliverableState.SUBMITTED:
+        course.move(deliverable, "accept", cast.signatory)
+    if deliverable.state is DeliverableState.ACCEPTED_BY_APPLICANT:
+        course.move(deliverable, "validate", cast.manager)
     db.session.flush()
 
 
-def compute_final_cofinancing(application) -> None:
-    """A final cofinancing snapshot, unless one computed since the last final report exists."""
+def answer_satisfaction(application, cast: Cast) -> None:
+    from dcol.missions.closure import SatisfactionAnswer, answer_satisfaction, satisfaction_of
+
+    if satisfaction_of(application) is None:
+        answer_satisfaction(application, cast.signatory, SatisfactionAnswer(4, 5, 4, 4, "Utile."))
+
+
+def compute_final_cofinancing(application, cast: Cast) -> None:
+    """The final cofinancing on the actual costs (the real service), unless one computed since
+    the last final report exists."""
+    from dcol.missions.closure import compute_final_cofinancing as compute
     from workflows.guards import entered_final_report_at
 
     entered = entered_final_report_at(application)
@@ -251,11 +291,7 @@ def compute_final_cofinancing(application) -> None:
         query = query.where(CofinancingSnapshot.computed_at >= entered)
     if db.session.scalar(query.limit(1)):
         return
-    db.session.add(CofinancingSnapshot(
-        application=application, rule_id=application.call.cofinancing_rules[0].id,
-        kind=SnapshotKind.FINAL, inputs={}, result={}, total_cost=Decimal("12000.00"),
-        scheme_share=Decimal("9600.00"), applicant_share=Decimal("2400.00"), computed_at=utcnow(),
-    ))
+    compute(application, cast.manager)
     db.session.flush()
 
 
@@ -265,7 +301,7 @@ def future(days: int = 14) -> str:
 
 # --- driving a dossier along its lifecycle ----------------------------------------------------
 
-def _prepare(step: str, application, cast: Cast) -> None:
+def prepare_step(step: str, application, cast: Cast) -> None:
     """What must be true before ``step`` besides the state (done by later issues' screens)."""
     if step == "start_review":
         assign_reviewers(application, cast)
@@ -277,8 +313,9 @@ def _prepare(step: str, application, cast: Cast) -> None:
         log_report(application, reporter(application, cast))
         add_final_deliverable(application)
     elif step == "close":
-        validate_final_deliverable(application)
-        compute_final_cofinancing(application)
+        validate_final_deliverable(application, cast)
+        answer_satisfaction(application, cast)
+        compute_final_cofinancing(application, cast)
 
 
 def reporter(application, cast: Cast) -> User:
@@ -326,7 +363,7 @@ PATHS = {
 def fire_step(application, cast: Cast, step: str):
     from workflows import engine
 
-    _prepare(step, application, cast)
+    prepare_step(step, application, cast)
     actor, comment, payload = step_request(step, application, cast)
     return engine.fire(application, step, actor, comment=comment, payload=payload)
 

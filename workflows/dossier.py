@@ -189,8 +189,9 @@ EVENTS: tuple[Event, ...] = (
         "close", N_("Clôturer"),
         (S.FINAL_REPORT,), S.CLOSED,
         N_("chargé de mission"), Action.APP_MANAGE,
-        guards=(guards.final_deliverable_validated, guards.final_cofinancing_computed),
-        effects=(effects.mark_closed,),
+        guards=(guards.final_deliverable_validated, guards.satisfaction_answered,
+                guards.final_cofinancing_computed, guards.balances_can_follow),
+        effects=(effects.mark_closed, effects.settle_balances, effects.write_closure_report),
         notify=(notifications.to_organisation, notifications.to_mission_expert),
     ),
     Event(

@@ -147,6 +147,20 @@ def mark_closed(ctx: Context) -> None:
     ctx.application.closed_at = ctx.now
 
 
+def settle_balances(ctx: Context) -> None:
+    """The payment schedule's balances follow the final cofinancing."""
+    from dcol.missions.closure import apply_final_schedule
+
+    apply_final_schedule(ctx.application)
+
+
+def write_closure_report(ctx: Context) -> None:
+    """The closure report (*bilan de clôture*), kept as a document of the dossier."""
+    from dcol.missions.closure import store_closure_report
+
+    store_closure_report(ctx.application, ctx.actor, ctx.now)
+
+
 def cancel_pending_proposals(ctx: Context) -> None:
     for proposal in db.session.scalars(
         sa.select(MissionProposal).where(

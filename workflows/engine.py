@@ -9,13 +9,11 @@ automatic transitions of ``workflows.automatic``) a failure undoes the transitio
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from transitions import Machine, MachineError
 
 from dcol import audit
 from dcol.extensions import db, savepoint
@@ -24,6 +22,7 @@ from dcol.permissions import Action, can
 from workflows import inputs
 from workflows.context import Context
 from workflows.dossier import EVENTS, EVENTS_BY_NAME, STATES, Event
+from workflows.machines import StateMachine
 from workflows.notifications import queue_for
 
 
@@ -62,6 +61,15 @@ class InvalidInput(WorkflowError):
     status = 422
 
 
+class InputRefused(InvalidInput):
+    """Invalid input a page shows on its fields: ``errors`` maps each field to its French
+    message (see ``forms.base.attach_errors``)."""
+
+    def __init__(self, message: str, errors: dict[str, str]):
+        super().__init__(message, list(errors.values()))
+        self.errors = errors
+
+
 class BatchRefused(WorkflowError):
     """A batch of events of which at least one is refused: none is applied. ``refusals`` maps
     each refused dossier's reference (or the id sent, for a dossier the actor may not see) to its
@@ -76,38 +84,17 @@ class BatchRefused(WorkflowError):
 
 
 # One machine for every dossier: a dossier's state is lent to it for the time of one event.
-_machine = Machine(
-    model=None,
-    states=[state.value for state in STATES],
-    transitions=[
-        {"trigger": event.name, "source": [s.value for s in event.sources], "dest": event.target.value}
-        for event in EVENTS
-    ],
-    initial=None,
-    auto_transitions=False,
-    ignore_invalid_triggers=False,
+_machine = StateMachine(
+    [state.value for state in STATES],
+    [(event.name, [s.value for s in event.sources], event.target.value) for event in EVENTS],
 )
-_machine_lock = threading.Lock()
-
-
-class _Token:
-    """Carries a dossier's state through the machine (a plain object: no name clashes)."""
-
-    def __init__(self, state: str):
-        self.state = state
 
 
 def _next_state(event: Event, state: ApplicationState) -> ApplicationState:
-    token = _Token(state.value)
-    with _machine_lock:
-        _machine.add_model(token, initial=state.value)
-        try:
-            _machine.events[event.name].trigger(token)
-        except MachineError as error:
-            raise NotApplicable(_("Cette action n'est pas possible dans l'état actuel.")) from error
-        finally:
-            _machine.remove_model(token)
-    return ApplicationState(token.state)
+    target = _machine.next_state(event.name, state.value)
+    if target is None:
+        raise NotApplicable(_("Cette action n'est pas possible dans l'état actuel."))
+    return ApplicationState(target)
 
 
 def applies(event: Event, application: Application) -> bool:

@@ -333,13 +333,32 @@ def has_final_deliverable(ctx: Context) -> list[str]:
 
 
 def final_deliverable_validated(ctx: Context) -> list[str]:
+    """Validated by the collectivité, then by CUF."""
     deliverable = final_deliverable(ctx.application)
-    if deliverable is None or deliverable.state not in {
-        DeliverableState.ACCEPTED_BY_APPLICANT,
-        DeliverableState.VALIDATED,
-    }:
+    if deliverable is None or deliverable.state is not DeliverableState.VALIDATED:
+        if deliverable is not None and deliverable.state is DeliverableState.ACCEPTED_BY_APPLICANT:
+            return [_("Le livrable final validé par la collectivité attend la validation de "
+                      "Cités Unies France.")]
         return [_("Le livrable final n'a pas été validé par la collectivité.")]
     return []
+
+
+def satisfaction_answered(ctx: Context) -> list[str]:
+    """DCOL: the collectivité has answered the satisfaction questionnaire (the expert's
+    history that matching reads)."""
+    from dcol.missions.closure import satisfaction_of, satisfaction_required
+
+    app = ctx.application
+    if satisfaction_required(app) and satisfaction_of(app) is None:
+        return [_("La collectivité n'a pas répondu au questionnaire de satisfaction.")]
+    return []
+
+
+def balances_can_follow(ctx: Context) -> list[str]:
+    """The payment schedule can follow the final cofinancing (nothing paid beyond it)."""
+    from dcol.missions.closure import schedule_problems
+
+    return schedule_problems(ctx.application)
 
 
 def entered_final_report_at(app: Application) -> datetime | None:

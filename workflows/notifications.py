@@ -111,9 +111,7 @@ def to_mission_expert(ctx: Context) -> list[User]:
 
 def to_reporters(ctx: Context) -> list[User]:
     """Whoever writes the reports: the expert (DCOL) or the collectivité (call for projects)."""
-    if ctx.application.call.kind is CallKind.DCOL:
-        return to_mission_expert(ctx)
-    return to_organisation(ctx)
+    return reporters_of(ctx.application)
 
 
 # (event, audience) -> (subject, body). Placeholders: reference, title, organisation, deadline.
@@ -320,3 +318,42 @@ def queue_for(ctx: Context) -> int:
             )
             count += 1
     return count
+
+
+def tell(users: list[User], application: Application, subject: str, body: str, *,
+         comment: str = "", link: str | None = None, params: dict | None = None,
+         dedupe_prefix: str | None = None) -> int:
+    """Queue a follow-up mail (``templates/mail/event.txt``) about the dossier to each user once;
+    with ``dedupe_prefix``, never twice to the same user for the same prefix. Returns how many
+    mails were queued."""
+    params = {
+        "reference": application.reference,
+        "title": application.title or application.reference,
+        "organisation": application.organisation.name,
+        **(params or {}),
+    }
+    link = link or external_url("applications.detail", application_id=application.id)
+    queued, seen = 0, set()
+    for user in users:
+        if user.id in seen:
+            continue
+        seen.add(user.id)
+        mail = queue_mail(
+            user.email, "event", application_id=application.id, locale=user.locale,
+            dedupe_key=f"{dedupe_prefix}:{user.id}" if dedupe_prefix else None, user=user,
+            subject=subject, body=body, params=params, comment=comment, application=application,
+            link=link, attachments=[],
+        )
+        queued += mail is not None
+    return queued
+
+
+def reporters_of(application: Application) -> list[User]:
+    """Whoever reports on the support: the mission's expert (DCOL) or the collectivité."""
+    if application.call.kind is CallKind.DCOL:
+        return mission_expert_users(application)
+    return organisation_members(application)
+
+
+def signatories_of(application: Application) -> list[User]:
+    return [user for user in organisation_members(application) if user.is_signatory]

@@ -115,7 +115,7 @@ def init_app(app) -> None:
     api.register_converter(
         DatabaseId, lambda converter: {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
     )
-    from dcol.api import committee, content, matching, reviews, views  # noqa: F401  (their routes join the blueprint)
+    from dcol.api import committee, content, follow_up, matching, reviews, views  # noqa: F401  (their routes join the blueprint)
 
     api.register_blueprint(views.blp)
     csrf.exempt(views.blp)

@@ -9,17 +9,15 @@ it from the dossier, ``DOCUMENT_DOWNLOAD``) and attached to the organisation's m
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from reportlab.lib.pagesizes import A4
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Spacer
 
-from dcol.documents import storage
-from dcol.documents.receipts import ISSUER, MARGIN, _pairs_table, _styles, text
+from dcol.documents import pdf, storage
+from dcol.documents.pdf import ISSUER, paragraph
 from dcol.documents.services import store_generated
 from dcol.extensions import db
 from dcol.i18n import format_day, format_money
@@ -34,69 +32,89 @@ def letter_filename(application: Application, event_name: str) -> str:
     return f"courrier-decision-{application.reference}-{OUTCOME_WORDS[event_name]}.pdf"
 
 
-def _paragraphs(application: Application, event_name: str, reason: str,
-                promoted: bool) -> list[str]:
+def _paragraphs(
+    application: Application, event_name: str, reason: str, promoted: bool
+) -> list[str]:
     call = application.call
     title = application.title or application.reference
     if event_name == "select":
         opening = (
-            _("Une place s'étant libérée, nous avons le plaisir de vous informer que le comité "
-              "de sélection de l'appel « %(call)s » a retenu votre dossier « %(title)s », "
-              "jusqu'ici en liste d'attente.", call=call.title, title=title)
-            if promoted else
-            _("Nous avons le plaisir de vous informer que le comité de sélection de l'appel "
-              "« %(call)s » a retenu votre dossier « %(title)s ».", call=call.title, title=title)
+            _(
+                "Une place s'étant libérée, nous avons le plaisir de vous informer que le comité "
+                "de sélection de l'appel « %(call)s » a retenu votre dossier « %(title)s », "
+                "jusqu'ici en liste d'attente.",
+                call=call.title,
+                title=title,
+            )
+            if promoted
+            else _(
+                "Nous avons le plaisir de vous informer que le comité de sélection de l'appel "
+                "« %(call)s » a retenu votre dossier « %(title)s ».",
+                call=call.title,
+                title=title,
+            )
         )
         paragraphs = [opening]
         if application.estimated_cofinancing is not None:
-            paragraphs.append(_(
-                "Le cofinancement estimé de Cités Unies France s'élève à %(amount)s. Son montant "
-                "définitif sera fixé par la convention.",
-                amount=format_money(application.estimated_cofinancing)))
+            paragraphs.append(
+                _(
+                    "Le cofinancement estimé de Cités Unies France s'élève à %(amount)s. Son montant "
+                    "définitif sera fixé par la convention.",
+                    amount=format_money(application.estimated_cofinancing),
+                )
+            )
         paragraphs.append(
-            _("Le chargé de mission de Cités Unies France va maintenant rechercher dans le vivier "
-              "l'expert le plus adapté à votre besoin, puis vous proposer la convention.")
-            if call.kind is CallKind.DCOL else
-            _("Le chargé de mission de Cités Unies France va maintenant préparer la convention "
-              "qui vous sera proposée à la signature."))
+            _(
+                "Le chargé de mission de Cités Unies France va maintenant rechercher dans le vivier "
+                "l'expert le plus adapté à votre besoin, puis vous proposer la convention."
+            )
+            if call.kind is CallKind.DCOL
+            else _(
+                "Le chargé de mission de Cités Unies France va maintenant préparer la convention "
+                "qui vous sera proposée à la signature."
+            )
+        )
         return paragraphs
     if event_name == "waitlist":
         return [
-            _("Le comité de sélection de l'appel « %(call)s » a placé votre dossier « %(title)s » "
-              "en liste d'attente.", call=call.title, title=title),
-            _("Si une place se libère, votre dossier pourra être retenu par le comité : nous vous "
-              "en informerions aussitôt."),
+            _(
+                "Le comité de sélection de l'appel « %(call)s » a placé votre dossier « %(title)s » "
+                "en liste d'attente.",
+                call=call.title,
+                title=title,
+            ),
+            _(
+                "Si une place se libère, votre dossier pourra être retenu par le comité : nous vous "
+                "en informerions aussitôt."
+            ),
         ]
     return [
-        _("Nous avons le regret de vous informer que le comité de sélection de l'appel "
-          "« %(call)s » n'a pas retenu votre dossier « %(title)s », pour le motif suivant :",
-          call=call.title, title=title),
+        _(
+            "Nous avons le regret de vous informer que le comité de sélection de l'appel "
+            "« %(call)s » n'a pas retenu votre dossier « %(title)s », pour le motif suivant :",
+            call=call.title,
+            title=title,
+        ),
         reason,
-        _("L'équipe de Cités Unies France reste à votre disposition pour en parler et vous aider "
-          "à préparer une prochaine candidature."),
+        _(
+            "L'équipe de Cités Unies France reste à votre disposition pour en parler et vous aider "
+            "à préparer une prochaine candidature."
+        ),
     ]
 
 
 def outcome_label(event_name: str) -> str:
-    return {"select": _("Retenu"), "waitlist": _("Liste d'attente"),
-            "reject": _("Non retenu")}[event_name]
+    return {"select": _("Retenu"), "waitlist": _("Liste d'attente"), "reject": _("Non retenu")}[
+        event_name
+    ]
 
 
-def build_letter_pdf(application: Application, event_name: str, reason: str, on: datetime,
-                     promoted: bool = False) -> bytes:
+def build_letter_pdf(
+    application: Application, event_name: str, reason: str, on: datetime, promoted: bool = False
+) -> bytes:
     """The letter of ``event_name`` (select, waitlist or reject) dated ``on`` (aware), as PDF
     bytes, always in French; ``promoted``: selected from the waiting list."""
     with force_locale("fr"):
-        styles = _styles()
-        buffer = io.BytesIO()
-        document = SimpleDocTemplate(
-            buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
-            topMargin=MARGIN, bottomMargin=MARGIN, author=ISSUER,
-            title=_("Décision du comité de sélection — %(reference)s",
-                    reference=application.reference),
-            creator="DCOL — Cités Unies France",
-        )
-        width = A4[0] - 2 * MARGIN
         facts = [
             (_("Dossier"), application.reference),
             (_("Appel"), f"{application.call.title} ({application.call.code})"),
@@ -106,41 +124,64 @@ def build_letter_pdf(application: Application, event_name: str, reason: str, on:
         if application.track is not None:
             facts.insert(2, (_("Volet"), application.track.name))
         story = [
-            Paragraph(text(ISSUER), styles["issuer"]),
+            paragraph(ISSUER, "issuer"),
             Spacer(1, 18),
-            Paragraph(text(application.organisation.name), styles["base"]),
+            paragraph(application.organisation.name),
             Spacer(1, 12),
-            Paragraph(text(_("Paris, le %(date)s", date=format_day(on))), styles["base"]),
+            paragraph(_("Paris, le %(date)s", date=format_day(on))),
             Spacer(1, 12),
-            Paragraph(text(_("Objet : dossier %(reference)s — décision du comité de sélection",
-                             reference=application.reference)), styles["label"]),
+            paragraph(
+                _(
+                    "Objet : dossier %(reference)s — décision du comité de sélection",
+                    reference=application.reference,
+                ),
+                "label",
+            ),
             Spacer(1, 8),
-            _pairs_table(facts, styles, width),
+            pdf.pairs(facts),
             Spacer(1, 12),
-            Paragraph(text(_("Madame, Monsieur,")), styles["base"]),
+            paragraph(_("Madame, Monsieur,")),
             Spacer(1, 8),
         ]
-        for paragraph in _paragraphs(application, event_name, reason, promoted):
-            story += [Paragraph(text(paragraph), styles["base"]), Spacer(1, 8)]
+        for passage in _paragraphs(application, event_name, reason, promoted):
+            story += [paragraph(passage), Spacer(1, 8)]
         story += [
-            Paragraph(text(_("Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos "
-                             "salutations distinguées.")), styles["base"]),
+            paragraph(
+                _(
+                    "Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos "
+                    "salutations distinguées."
+                )
+            ),
             Spacer(1, 18),
-            Paragraph(text(_("Le chargé de mission DCOL, pour Cités Unies France")),
-                      styles["base"]),
+            paragraph(_("Le chargé de mission DCOL, pour Cités Unies France")),
         ]
-        document.build(story)
-        return buffer.getvalue()
+        return pdf.render(
+            story,
+            title=_(
+                "Décision du comité de sélection — %(reference)s", reference=application.reference
+            ),
+        )
 
 
-def issue_decision_letter(application: Application, event_name: str, reason: str,
-                          on: datetime, by: User | None, promoted: bool = False) -> Document:
+def issue_decision_letter(
+    application: Application,
+    event_name: str,
+    reason: str,
+    on: datetime,
+    by: User | None,
+    promoted: bool = False,
+) -> Document:
     """Write the letter and store it as a LETTER document of the dossier. Flushes only; the
     file is deleted again if the transaction rolls back."""
-    pdf = build_letter_pdf(application, event_name, reason, on, promoted)
-    document = store_generated(application, DocumentKind.LETTER,
-                               letter_filename(application, event_name), pdf,
-                               by.id if by is not None else None, on)
+    content = build_letter_pdf(application, event_name, reason, on, promoted)
+    document = store_generated(
+        application,
+        DocumentKind.LETTER,
+        letter_filename(application, event_name),
+        content,
+        by.id if by is not None else None,
+        on,
+    )
     db.session.info.setdefault(_WRITTEN_KEY, []).append(document.stored_name)
     return document
 

@@ -12,22 +12,18 @@ session with its own table and migration.
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import cm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+from reportlab.platypus import Paragraph
 from sqlalchemy.orm import joinedload
 
 from dcol.committee.agenda import agenda
 from dcol.committee.letters import outcome_label
 from dcol.committee.services import EVENT_OF, present_members, quorum_reached
-from dcol.documents.receipts import ISSUER, MARGIN, _pairs_table, _styles, fonts, text
+from dcol.documents import pdf
 from dcol.extensions import db
 from dcol.i18n import format_moment, format_money, format_number
 from dcol.models import (
@@ -52,17 +48,9 @@ def build_minutes_pdf(session: CommitteeSession) -> bytes:
 
 
 def _build(session: CommitteeSession) -> bytes:
-    styles = _styles()
-    buffer = io.BytesIO()
     is_final = session.state is SessionState.CLOSED
     heading = (_("Procès-verbal du comité de sélection") if is_final
                else _("Projet de procès-verbal du comité de sélection (séance non close)"))
-    document = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-        bottomMargin=MARGIN, author=ISSUER, creator="DCOL — Cités Unies France",
-        title=_("Procès-verbal — %(title)s", title=session.title),
-    )
-    width = A4[0] - 2 * MARGIN
     present = present_members(session)
     absent = [member for member in session.members if not member.is_present]
     facts = [
@@ -78,10 +66,10 @@ def _build(session: CommitteeSession) -> bytes:
         (_("Membres absents"), ", ".join(m.user.full_name for m in absent) or "—"),
     ]
     story = [
-        Paragraph(text(ISSUER), styles["issuer"]),
-        Paragraph(text(heading), styles["title"]),
-        _pairs_table(facts, styles, width),
-        Paragraph(text(_("Décisions")), styles["heading"]),
+        pdf.paragraph(pdf.ISSUER, "issuer"),
+        pdf.paragraph(heading, "title"),
+        pdf.pairs(facts),
+        pdf.paragraph(_("Décisions"), "heading"),
     ]
     scores = {item.application.id: item.aggregate.final_score for item in agenda(session).items}
     decisions = db.session.scalars(
@@ -92,7 +80,7 @@ def _build(session: CommitteeSession) -> bytes:
     ).all()
     header = (_("Dossier"), _("Note / 100"), _("Cofinancement estimé"), _("Décision"),
               _("Motif"))
-    rows = [[Paragraph(text(label), styles["label"]) for label in header]]
+    rows = []
     counts = {decision: 0 for decision in Decision}
     totals = {decision: Decimal("0") for decision in Decision}
     for decision in decisions:
@@ -102,41 +90,25 @@ def _build(session: CommitteeSession) -> bytes:
         counts[decision.decision] += 1
         totals[decision.decision] += amount or Decimal("0")
         # The reference on a line of its own, wide enough never to be cut at its hyphens.
-        dossier = Paragraph(f"{text(application.reference)}<br/>"
-                            f"{text(application.organisation.name)}", styles["cell"])
-        rows.append([dossier, *(Paragraph(text(value), styles["cell"]) for value in (
+        dossier = Paragraph(f"{pdf.text(application.reference)}<br/>"
+                            f"{pdf.text(application.organisation.name)}", pdf.styles()["cell"])
+        rows.append([dossier, *(pdf.paragraph(value, "cell") for value in (
             format_number(score) if score is not None else "—",
             format_money(amount) if amount is not None else "—",
             outcome_label(EVENT_OF[decision.decision]), decision.reason or ""))])
     if not decisions:
-        story.append(Paragraph(text(_("Aucune décision n'a été prise.")), styles["base"]))
+        story.append(pdf.paragraph(_("Aucune décision n'a été prise.")))
     else:
-        table = Table(rows, colWidths=[5.4 * cm, 1.6 * cm, 2.6 * cm, 2.2 * cm,
-                                       width - 11.8 * cm], repeatRows=1)
-        table.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#999999")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
-        ]))
-        story.append(table)
+        story.append(pdf.grid(header, rows, (0.34, 0.1, 0.16, 0.15, 0.25)))
     story += [
-        Paragraph(text(_("Totaux")), styles["heading"]),
-        Paragraph(text(_("Dossiers retenus : %(count)s, pour un cofinancement estimé de "
-                         "%(amount)s.", count=counts[Decision.SELECT],
-                         amount=format_money(totals[Decision.SELECT]))), styles["base"]),
-        Paragraph(text(_("En liste d'attente : %(waitlist)s. Non retenus : %(reject)s.",
-                         waitlist=counts[Decision.WAITLIST], reject=counts[Decision.REJECT])),
-                  styles["base"]),
+        pdf.paragraph(_("Totaux"), "heading"),
+        pdf.paragraph(_("Dossiers retenus : %(count)s, pour un cofinancement estimé de "
+                        "%(amount)s.", count=counts[Decision.SELECT],
+                        amount=format_money(totals[Decision.SELECT]))),
+        pdf.paragraph(_("En liste d'attente : %(waitlist)s. Non retenus : %(reject)s.",
+                        waitlist=counts[Decision.WAITLIST], reject=counts[Decision.REJECT])),
     ]
 
-    def footer(canvas, doc) -> None:
-        canvas.saveState()
-        canvas.setFont(fonts()["regular"], 7.5)
-        canvas.setFillColor(colors.HexColor("#555555"))
-        canvas.drawString(MARGIN, MARGIN / 2, _("%(issuer)s — procès-verbal, %(title)s",
-                                               issuer=ISSUER, title=session.title))
-        canvas.drawRightString(A4[0] - MARGIN, MARGIN / 2, _("page %(number)s", number=doc.page))
-        canvas.restoreState()
-
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()
+    return pdf.render(
+        story, title=_("Procès-verbal — %(title)s", title=session.title),
+        footer=_("%(issuer)s — procès-verbal, %(title)s", issuer=pdf.ISSUER, title=session.title))

@@ -16,6 +16,7 @@ from dcol.demo.calls import CALLS, SESSIONS
 from dcol.demo.rows import Refs, assign, money, upsert
 from dcol.demo.seed_dossiers import DOSSIERS, seed_dossier
 from dcol.extensions import db
+from dcol.missions.alerts import check_alerts
 from dcol.models import (
     Application,
     Call,
@@ -317,6 +318,7 @@ def seed_demo() -> str:
         seed_dossier(refs, spec)
     sync_numbering(refs)
     db.session.flush()
+    check_alerts()  # the follow-up alerts the demo's missions raise today
 
     def count(model) -> int:
         return db.session.scalar(sa.select(sa.func.count()).select_from(model))

@@ -2,30 +2,22 @@
 
 It attests what was deposited and when: the dossier's reference, call and track, organisation,
 the moment of deposit in Paris time, the deposit's number, a summary of the answers and the
-documents with their SHA-256. Every piece of user text goes through ``escape`` because
-reportlab's ``Paragraph`` reads its text as markup.
+documents with their SHA-256. Its layout is the house's (``dcol.documents.pdf``): user text shown
+literally, the same deposit giving the same bytes, "page n / total" so that a reader sees the
+receipt is whole.
 """
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
-from pathlib import Path
-from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import cm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Spacer, Table
 
+from dcol.documents import pdf
+from dcol.documents.pdf import ISSUER, paragraph
 from dcol.documents.services import store_generated
 from dcol.extensions import db
 from dcol.i18n import country_name, format_moment, format_money, theme_label
@@ -39,75 +31,9 @@ from dcol.models import (
     User,
 )
 
-ISSUER = "Cités Unies France"
-MARGIN = 2 * cm
-# Fonts covering more than Latin-1 (place names such as Bình Định), when the system has them;
-# otherwise reportlab's standard fonts.
-_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
-_FONT_FILES = {
-    "regular": "DejaVuSans.ttf",
-    "bold": "DejaVuSans-Bold.ttf",
-    "mono": "DejaVuSansMono.ttf",
-}
-
-
-@lru_cache(maxsize=1)
-def fonts() -> dict[str, str]:
-    for folder in _FONT_DIRS:
-        paths = {role: folder / name for role, name in _FONT_FILES.items()}
-        if all(path.is_file() for path in paths.values()):
-            names = {}
-            for role, path in paths.items():
-                name = f"Dcol-{path.stem}"
-                pdfmetrics.registerFont(TTFont(name, str(path)))
-                names[role] = name
-            return names
-    return {"regular": "Helvetica", "bold": "Helvetica-Bold", "mono": "Courier"}
-
-
-def text(value) -> str:
-    """User text made safe for a ``Paragraph``: markup shown literally, line breaks kept."""
-    return escape(str(value or "")).replace("\r\n", "\n").replace("\n", "<br/>")
-
 
 def receipt_filename(application: Application, submission: Submission) -> str:
     return f"accuse-de-reception-{application.reference}-depot-{submission.number}.pdf"
-
-
-def _styles() -> dict[str, ParagraphStyle]:
-    font = fonts()
-    base = ParagraphStyle("base", fontName=font["regular"], fontSize=10, leading=13)
-    return {
-        "base": base,
-        "issuer": ParagraphStyle(
-            "issuer", parent=base, fontName=font["bold"], fontSize=11, alignment=TA_CENTER
-        ),
-        "title": ParagraphStyle(
-            "title",
-            parent=base,
-            fontName=font["bold"],
-            fontSize=18,
-            leading=22,
-            alignment=TA_CENTER,
-            spaceBefore=6,
-            spaceAfter=12,
-        ),
-        "heading": ParagraphStyle(
-            "heading",
-            parent=base,
-            fontName=font["bold"],
-            fontSize=12,
-            leading=15,
-            spaceBefore=12,
-            spaceAfter=6,
-        ),
-        "label": ParagraphStyle("label", parent=base, fontName=font["bold"], fontSize=9),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=10.5),
-        "hash": ParagraphStyle("hash", parent=base, fontName=font["mono"], fontSize=7, leading=9),
-        "small": ParagraphStyle(
-            "small", parent=base, fontSize=8, leading=10, textColor=colors.HexColor("#444444")
-        ),
-    }
 
 
 def _deposit_label(number: int) -> str:
@@ -176,7 +102,7 @@ def _summary_rows(application: Application, content: dict) -> list[tuple[str, st
     return rows
 
 
-def _documents_table(application: Application, content: dict, styles, width: float) -> Table:
+def _documents_table(application: Application, content: dict) -> Table:
     deposited = content.get("documents") or []
     labels = dict(
         db.session.execute(
@@ -196,8 +122,7 @@ def _documents_table(application: Application, content: dict, styles, width: flo
         if deposited
         else {}
     )
-    header = [Paragraph(text(label), styles["label"]) for label in (_("Pièce"), _("Fichier"))]
-    rows, spans = [header], []
+    rows, spans = [[paragraph(label, "label") for label in (_("Pièce"), _("Fichier"))]], []
     for doc in deposited:
         requirement = doc.get("requirement")
         kind = labels.get(requirement, requirement) if requirement else _("Pièce libre")
@@ -205,19 +130,17 @@ def _documents_table(application: Application, content: dict, styles, width: flo
         size = sizes.get(doc.get("id"))
         if size is not None:
             name = f"{name} ({_('%(kb)s Ko', kb=max(1, round(size / 1024)))})"
-        rows.append([Paragraph(text(kind), styles["cell"]), Paragraph(text(name), styles["cell"])])
-        # The fingerprint on a row of its own, across the table, so that it is never cut.
+        rows.append([paragraph(kind, "cell"), paragraph(name, "cell")])
+        # The fingerprint on a row of its own, across the table, so that it is never cut; no
+        # rule between a file and its fingerprint (hence not ``pdf.grid``'s inner grid).
         spans.append(len(rows))
-        rows.append(
-            [Paragraph(f"{text(_('SHA-256 :'))} {text(doc.get('sha256'))}", styles["hash"]), ""]
-        )
+        rows.append([paragraph(f"{_('SHA-256 :')} {doc.get('sha256') or ''}", "hash"), ""])
     if not deposited:
-        rows.append([Paragraph(text(_("Aucune pièce déposée.")), styles["cell"]), ""])
-    table = Table(rows, colWidths=[width * 0.4, width * 0.6], repeatRows=1)
+        rows.append([paragraph(_("Aucune pièce déposée."), "cell"), ""])
     style = [
-        ("BOX", (0, 0), (-1, -1), 0.4, colors.HexColor("#999999")),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.4, colors.HexColor("#999999")),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
+        ("BOX", (0, 0), (-1, -1), 0.4, pdf.GRID),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.4, pdf.GRID),
+        ("BACKGROUND", (0, 0), (-1, 0), pdf.HEADER),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 5),
         ("RIGHTPADDING", (0, 0), (-1, -1), 5),
@@ -225,11 +148,10 @@ def _documents_table(application: Application, content: dict, styles, width: flo
     for row in spans:
         style += [
             ("SPAN", (0, row), (-1, row)),
-            ("LINEBELOW", (0, row), (-1, row), 0.4, colors.HexColor("#999999")),
+            ("LINEBELOW", (0, row), (-1, row), 0.4, pdf.GRID),
             ("TOPPADDING", (0, row), (-1, row), 0),
         ]
-    table.setStyle(TableStyle(style))
-    return table
+    return Table(rows, colWidths=[pdf.WIDTH * 0.4, pdf.WIDTH * 0.6], repeatRows=1, style=style)
 
 
 def build_receipt_pdf(application: Application, submission: Submission) -> bytes:
@@ -239,30 +161,11 @@ def build_receipt_pdf(application: Application, submission: Submission) -> bytes
 
 
 def _build(application: Application, submission: Submission) -> bytes:
-    styles = _styles()
     content = submission.content or {}
     call, organisation = application.call, application.organisation
     depositor = (
         db.session.get(User, submission.submitted_by_id) if submission.submitted_by_id else None
     )
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=_("Accusé de réception — %(reference)s", reference=application.reference),
-        author=ISSUER,
-        subject=_(
-            "Dépôt n° %(number)s du dossier %(reference)s",
-            number=submission.number,
-            reference=application.reference,
-        ),
-        creator="DCOL — Cités Unies France",
-    )
-    width = A4[0] - 2 * MARGIN
     moment = format_moment(submission.submitted_at)
 
     facts = [
@@ -278,90 +181,62 @@ def _build(application: Application, submission: Submission) -> bytes:
     facts.append((_("Numéro de dépôt"), _deposit_label(submission.number)))
 
     story = [
-        Paragraph(text(ISSUER), styles["issuer"]),
-        Paragraph(text(_("Accusé de réception")), styles["title"]),
-        Paragraph(
-            text(
-                _(
-                    "Cités Unies France accuse réception du dossier %(reference)s, déposé le "
-                    "%(moment)s (heure de Paris).",
-                    reference=application.reference,
-                    moment=moment,
-                )
-            ),
-            styles["base"],
+        paragraph(ISSUER, "issuer"),
+        paragraph(_("Accusé de réception"), "title"),
+        paragraph(
+            _(
+                "Cités Unies France accuse réception du dossier %(reference)s, déposé le "
+                "%(moment)s (heure de Paris).",
+                reference=application.reference,
+                moment=moment,
+            )
         ),
         Spacer(1, 8),
-        _pairs_table(facts, styles, width),
-        Paragraph(text(_("Résumé du dossier déposé")), styles["heading"]),
-        _pairs_table(_summary_rows(application, content), styles, width),
-        Paragraph(text(_("Pièces déposées")), styles["heading"]),
-        _documents_table(application, content, styles, width),
+        pdf.pairs(facts),
+        paragraph(_("Résumé du dossier déposé"), "heading"),
+        pdf.pairs(_summary_rows(application, content)),
+        paragraph(_("Pièces déposées"), "heading"),
+        _documents_table(application, content),
         Spacer(1, 12),
-        Paragraph(
-            text(
-                _(
-                    "L'empreinte SHA-256 identifie chaque fichier tel qu'il a été déposé : un "
-                    "fichier modifié, même d'un seul caractère, a une autre empreinte. Cet accusé "
-                    "de réception atteste du dépôt ; il ne préjuge ni de la recevabilité ni de "
-                    "la décision."
-                )
+        paragraph(
+            _(
+                "L'empreinte SHA-256 identifie chaque fichier tel qu'il a été déposé : un "
+                "fichier modifié, même d'un seul caractère, a une autre empreinte. Cet accusé "
+                "de réception atteste du dépôt ; il ne préjuge ni de la recevabilité ni de "
+                "la décision."
             ),
-            styles["small"],
+            "small",
         ),
     ]
-
-    def footer(canvas, doc) -> None:
-        canvas.saveState()
-        canvas.setFont(fonts()["regular"], 7.5)
-        canvas.setFillColor(colors.HexColor("#555555"))
-        canvas.drawString(
-            MARGIN,
-            MARGIN / 2,
-            _(
-                "%(issuer)s — accusé de réception %(reference)s, dépôt n° %(number)s",
-                issuer=ISSUER,
-                reference=application.reference,
-                number=submission.number,
-            ),
-        )
-        canvas.drawRightString(
-            A4[0] - MARGIN, MARGIN / 2, _("page %(number)s", number=doc.page)
-        )
-        canvas.restoreState()
-
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()
-
-
-def _pairs_table(rows: list[tuple[str, str]], styles, width: float) -> Table:
-    label_width = 5 * cm
-    table = Table(
-        [
-            [Paragraph(text(label), styles["label"]), Paragraph(text(value), styles["base"])]
-            for label, value in rows
-        ],
-        colWidths=[label_width, width - label_width],
+    return pdf.render(
+        story,
+        title=_("Accusé de réception — %(reference)s", reference=application.reference),
+        subject=_(
+            "Dépôt n° %(number)s du dossier %(reference)s",
+            number=submission.number,
+            reference=application.reference,
+        ),
+        footer=_(
+            "%(issuer)s — accusé de réception %(reference)s, dépôt n° %(number)s",
+            issuer=ISSUER,
+            reference=application.reference,
+            number=submission.number,
+        ),
     )
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-            ]
-        )
-    )
-    return table
 
 
 def issue_receipt(application: Application, submission: Submission) -> Document:
     """Build the receipt of ``submission``, store it as a RECEIPT document of the dossier and
     record its SHA-256 on the submission. Flushes only; the file goes if the transaction rolls
     back."""
-    pdf = build_receipt_pdf(application, submission)
-    document = store_generated(application, DocumentKind.RECEIPT,
-                               receipt_filename(application, submission), pdf,
-                               submission.submitted_by_id, submission.submitted_at)
+    content = build_receipt_pdf(application, submission)
+    document = store_generated(
+        application,
+        DocumentKind.RECEIPT,
+        receipt_filename(application, submission),
+        content,
+        submission.submitted_by_id,
+        submission.submitted_at,
+    )
     submission.receipt_sha256 = document.sha256
     return document

@@ -31,6 +31,9 @@ UPLOAD_PERMISSIONS = {
     DocumentKind.ATTACHMENT: Action.APP_EDIT,
     DocumentKind.MESSAGE: Action.APP_MESSAGE,
     DocumentKind.SIGNED_SCAN: Action.APP_SIGN,
+    DocumentKind.REPORT: Action.APP_REPORT,
+    DocumentKind.EXPENSE_RECEIPT: Action.APP_REPORT,
+    DocumentKind.DELIVERABLE: Action.APP_REPORT,
 }
 # What the applicant deposits (the checklist and free attachments).
 DOSSIER_KINDS = (DocumentKind.APPLICATION, DocumentKind.ATTACHMENT)

@@ -396,7 +396,9 @@ def _elements(column):
     return sa.func.json_each(column).table_valued("value")
 
 
-def _contains(column, value: str):
+
+def json_contains(column, value: str):
+    """A SQL condition: the JSON list ``column`` holds ``value`` (SQLite and PostgreSQL)."""
     elements = _elements(column)
     return sa.exists(sa.select(1).select_from(elements).where(elements.c.value == value))
 
@@ -422,7 +424,7 @@ def pool_query(filters: PoolFilters) -> sa.Select:
                           (Expert.countries, filters.country),
                           (Expert.languages, filters.language)):
         if value:
-            query = query.where(_contains(column, value))
+            query = query.where(json_contains(column, value))
     if filters.active is not None:
         query = query.where(Expert.is_active.is_(filters.active))
     return query.order_by(sa.func.lower(Expert.name), Expert.id)

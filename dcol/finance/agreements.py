@@ -39,6 +39,8 @@ from dcol.finance.computation import CostLine, Inputs, schedule
 from dcol.finance.envelopes import envelope_problems
 from dcol.i18n import PARIS
 from dcol.mail import external_url, queue_notice
+from dcol.missions.alerts import check_alerts
+from dcol.missions.plan import lay_out_plan
 from dcol.models import (
     Agreement,
     AgreementState,
@@ -62,7 +64,7 @@ from dcol.permissions import (
     is_signatory_of,
 )
 from workflows import automatic
-from workflows.engine import Forbidden, GuardsFailed, InvalidInput, NotApplicable
+from workflows.engine import Forbidden, GuardsFailed, InputRefused, NotApplicable
 from workflows.guards import mission_of
 from workflows.notifications import manager_users, mission_expert_users, organisation_members
 
@@ -72,12 +74,8 @@ PREPARABLE_STATES = frozenset({ApplicationState.AGREEMENT, ApplicationState.IN_P
 PROJECT_COST_LABEL = N_("Dépenses éligibles du projet")
 
 
-class AgreementRefused(InvalidInput):
+class AgreementRefused(InputRefused):
     """Invalid terms or signature: ``errors`` maps each field to its French message."""
-
-    def __init__(self, message: str, errors: dict[str, str]):
-        super().__init__(message, list(errors.values()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -430,6 +428,7 @@ def _complete(agreement: Agreement, actor: User, now: datetime) -> None:
             mission.travel_costs = terms.mission_costs
             mission.expected_deliverables = terms.deliverables
         mission.starts_on, mission.ends_on = terms.starts_on, terms.ends_on
+        lay_out_plan(mission, application.call.kind is CallKind.DCOL)
     breakdown = breakdown_of(agreement.snapshot)
     plan = schedule(breakdown, application.call.kind is CallKind.DCOL,
                     agreement.snapshot.rule.advance_percent)
@@ -440,3 +439,4 @@ def _complete(agreement: Agreement, actor: User, now: datetime) -> None:
                                                       "sha256": agreement.document_sha256})
     db.session.flush()
     automatic.after_signature(application)
+    check_alerts(now, [application.id], raising=False)  # an unsigned-agreement alert resolves

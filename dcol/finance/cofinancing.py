@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from dcol.extensions import db
 from dcol.finance.computation import (
     CEILING,
+    COMMITTED,
     MIN_APPLICANT_SHARE,
     REQUESTED,
     Breakdown,
@@ -172,6 +173,7 @@ def percent(value: Decimal) -> str:
 LIMITS = {
     CEILING: N_("plafonnée à %(amount)s par dossier"),
     REQUESTED: N_("limitée au montant demandé, %(amount)s"),
+    COMMITTED: N_("limitée au montant engagé par la convention, %(amount)s"),
     MIN_APPLICANT_SHARE: N_("limitée pour laisser la contribution minimale de la collectivité"),
 }
 

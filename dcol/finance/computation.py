@@ -25,6 +25,7 @@ HUNDRED = Decimal("100")
 CEILING = "ceiling"
 REQUESTED = "requested"
 MIN_APPLICANT_SHARE = "min_applicant_share"
+COMMITTED = "committed"
 
 
 def cents(amount: Decimal) -> Decimal:
@@ -131,22 +132,25 @@ class CostLine:
 @dataclass(frozen=True)
 class Inputs:
     """What is cofinanced: the applicant's kind, the cost lines excluding VAT and, for a call for
-    projects, the amount the applicant requested (the scheme never gives more)."""
+    projects, the amount the applicant requested (the scheme never gives more). At closure, the
+    amount the signed agreement committed: the final share never exceeds it."""
 
     applicant_kind: str
     lines: tuple[CostLine, ...]
     requested: Decimal | None = None
+    committed: Decimal | None = None
 
     def as_json(self) -> dict:
         return {"applicant_kind": self.applicant_kind,
                 "lines": [line.as_json() for line in self.lines],
-                "requested": _text(self.requested)}
+                "requested": _text(self.requested),
+                "committed": _text(self.committed)}
 
     @classmethod
     def from_json(cls, data: dict) -> Inputs:
         return cls(data["applicant_kind"],
                    tuple(CostLine.from_json(line) for line in data["lines"]),
-                   _optional(data["requested"]))
+                   _optional(data["requested"]), _optional(data.get("committed")))
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ class Breakdown:
     at_rate: Decimal  # the rate applied to the total, before any limit
     scheme: Decimal
     applicant: Decimal
-    limited_by: str | None  # CEILING, REQUESTED or MIN_APPLICANT_SHARE
+    limited_by: str | None  # CEILING, REQUESTED, COMMITTED or MIN_APPLICANT_SHARE
     funders: tuple[tuple[str | None, Decimal], ...]  # None: the scheme's own funds
 
     @property
@@ -204,10 +208,12 @@ def compute(inputs: Inputs, terms: Terms) -> Breakdown:
 
     The total is the cost excluding VAT, plus the VAT at the terms' rate when the base includes
     it. The scheme's share is the applicant kind's rate of the total, then lowered by the
-    ceiling, the amount requested and the applicant's minimum contribution (the lowest binds).
+    ceiling, the amount requested, the amount committed and the applicant's minimum contribution
+    (the lowest binds).
     The applicant pays the rest. The scheme's share is split between the funders."""
     lines = tuple((line.label, line.total) for line in inputs.lines)
-    if any(amount < 0 for _, amount in lines) or (inputs.requested or ZERO) < 0:
+    if any(amount < 0 for _, amount in lines) or min(inputs.requested or ZERO,
+                                                       inputs.committed or ZERO) < 0:
         raise ValueError("costs and the amount requested cannot be negative")
     cost = sum((amount for _, amount in lines), ZERO)
     vat = percent_of(cost, terms.vat_rate) if terms.including_vat else ZERO
@@ -218,6 +224,7 @@ def compute(inputs: Inputs, terms: Terms) -> Breakdown:
     limits = (
         (CEILING, terms.ceiling),
         (REQUESTED, inputs.requested),
+        (COMMITTED, inputs.committed),
         (MIN_APPLICANT_SHARE, None if terms.min_applicant_share is None
          else max(total - terms.min_applicant_share, ZERO)),
     )

@@ -92,11 +92,13 @@ def holdings(call_id: int, excluding: tuple[int, ...] | list[int] = ()) -> dict[
         .group_by(Agreement.application_id)
         .subquery()
     )
+    final = _latest_snapshot_ids(call_id, (SnapshotKind.FINAL,))
     query = (
         sa.select(Application.id, Application.state, Application.estimated_cofinancing,
-                  current.c.id, signed.c.id)
+                  current.c.id, signed.c.id, final.c.id)
         .outerjoin(current, current.c.application_id == Application.id)
         .outerjoin(signed, signed.c.application_id == Application.id)
+        .outerjoin(final, final.c.application_id == Application.id)
         .where(Application.call_id == call_id, Application.state.in_(ENVELOPE_STATES))
     )
     if excluding:
@@ -114,8 +116,15 @@ def holdings(call_id: int, excluding: tuple[int, ...] | list[int] = ()) -> dict[
                 .where(CofinancingShare.snapshot_id.in_(snapshot_ids))):
             shares[snapshot_id][funder_id] = amount
     result = {}
-    for application_id, state, estimated, current_id, signed_id in rows:
+    for application_id, state, estimated, current_id, signed_id, final_id in rows:
         holding = Holding()
+        if state is S.CLOSED and final_id is not None:
+            # Closed on its actual costs: it holds its final cofinancing, and frees the rest.
+            holding.total = holding.committed = amounts[final_id]
+            holding.by_funder = dict(shares[final_id])
+            holding.committed_by_funder = dict(shares[final_id])
+            result[application_id] = holding
+            continue
         if current_id is not None:
             holding.total, holding.by_funder = amounts[current_id], dict(shares[current_id])
         else:  # deposited before the estimate was kept as a snapshot

@@ -106,6 +106,8 @@ def set_schedule(agreement: Agreement, plan: list[PlannedPayment], breakdown: Br
     """The schedule of the agreement coming into force (see the module's docstring)."""
     application = agreement.application
     engaged = _engaged(application)
+    # At closure (or after), the final deliverable may already be validated: nothing is held.
+    released = _final_deliverable_validated(application) is not None
     for payment in payments_of(application):
         if payment.status in OPEN:
             payment.status = PaymentStatus.CANCELLED
@@ -119,7 +121,7 @@ def set_schedule(agreement: Agreement, plan: list[PlannedPayment], breakdown: Br
             amount=amount, scheme_part=scheme,
             funder_parts={code: str(part) for code, part in funders if code is not None},
             due=planned.due, due_on=start if planned.due == AT_START else None,
-            status=PaymentStatus.HELD if planned.held_until_final_deliverable
+            status=PaymentStatus.HELD if planned.held_until_final_deliverable and not released
             else PaymentStatus.SCHEDULED,
         ))
     db.session.flush()
@@ -129,8 +131,7 @@ def _final_deliverable_validated(application: Application):
     from workflows.guards import final_deliverable
 
     deliverable = final_deliverable(application)
-    if deliverable is not None and deliverable.state in {DeliverableState.ACCEPTED_BY_APPLICANT,
-                                                         DeliverableState.VALIDATED}:
+    if deliverable is not None and deliverable.state is DeliverableState.VALIDATED:
         return deliverable
     return None
 

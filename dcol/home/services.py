@@ -76,6 +76,12 @@ NAVIGATION = (
     NavItem("home.expert_profile", _l("Ma fiche expert"),
             lambda user: user.expert is not None and can(user, Action.EXPERT_VIEW, user.expert)),
     NavItem("experts.index", _l("Vivier d'experts"), lambda user: can(user, Action.EXPERT_VIEW_POOL)),
+    NavItem("missions.index", _l("Suivi des accompagnements"),
+            lambda user: user.has_role(Role.MANAGER, Role.ADMIN) or user.is_active_member
+            or (Role.EXPERT in user.roles and user.expert_id is not None)),
+    NavItem("dashboards.index", _l("Pilotage"), lambda user: can(user, Action.DASHBOARD_VIEW)),
+    NavItem("capitalisation.search", _l("Capitalisation"),
+            lambda user: can(user, Action.CAPITALISATION_SEARCH)),
     NavItem("home.organisations", _l("Organisations"),
             lambda user: can(user, Action.ORG_VALIDATE)),
     NavItem("organisations.pending", _l("Inscriptions à valider"),

@@ -28,13 +28,13 @@ _DOMAIN_STOP_WORDS = frozenset(
 )
 
 
-def _fold(word: str) -> str:
+def fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 @cache
 def _stop_words() -> frozenset[str]:
-    return frozenset(_fold(word) for word in get_stop_words("french")) | _DOMAIN_STOP_WORDS
+    return frozenset(fold(word) for word in get_stop_words("french")) | _DOMAIN_STOP_WORDS
 
 
 @cache
@@ -45,7 +45,7 @@ def _stemmer():
 @lru_cache(maxsize=200_000)
 def _term(word: str) -> str:
     """The word's stem without accents (a few hundred distinct words make most texts)."""
-    return _fold(_stemmer().stemWord(word))
+    return fold(_stemmer().stemWord(word))
 
 
 class Analyzer:
@@ -57,7 +57,7 @@ class Analyzer:
     def __call__(self, text: str) -> list[str]:
         stop_words, terms = _stop_words(), []
         for word in _WORD.findall(text.lower()):
-            if _fold(word) in stop_words:
+            if fold(word) in stop_words:
                 continue
             term = _term(word)
             if len(term) < 2:

@@ -100,6 +100,10 @@ class Call(TimestampMixin, Base):
 
     # Review
     min_reviewers: Mapped[int] = mapped_column(default=2)
+    # Follow-up alerts: a mission without a report for this many weeks, an agreement unsigned
+    # this many days after it was issued.
+    report_every_weeks: Mapped[int] = mapped_column(default=6, server_default="6")
+    signature_within_days: Mapped[int] = mapped_column(default=30, server_default="30")
     overall_threshold: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))  # out of 100
     divergence_threshold: Mapped[Decimal] = mapped_column(sa.Numeric(3, 1), default=Decimal("2"))
     # Ordered tie-break keys for the ranking, e.g. ["criterion:1", "submitted_at"].
@@ -131,6 +135,8 @@ class Call(TimestampMixin, Base):
     __table_args__ = (
         sa.CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
         sa.CheckConstraint("min_reviewers >= 0", name="min_reviewers_positive"),
+        sa.CheckConstraint("report_every_weeks > 0", name="report_every_weeks_positive"),
+        sa.CheckConstraint("signature_within_days > 0", name="signature_within_days_positive"),
     )
 
     def is_open(self, at: datetime) -> bool:

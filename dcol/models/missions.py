@@ -176,7 +176,11 @@ class MissionReport(Base):
     mission: Mapped[Mission] = relationship(back_populates="reports")
     author: Mapped[User] = relationship()
     expenses: Mapped[list[Expense]] = relationship(
-        back_populates="report", cascade="all, delete-orphan"
+        back_populates="report", cascade="all, delete-orphan", order_by="Expense.id"
+    )
+    attachments: Mapped[list[Document]] = relationship(
+        primaryjoin="MissionReport.id == Document.mission_report_id", viewonly=True,
+        order_by="Document.id",
     )
 
     __table_args__ = (sa.CheckConstraint("days_spent >= 0", name="days_positive"),)
@@ -222,16 +226,30 @@ class Deliverable(Base):
         sa.ForeignKey("missions.id", ondelete="CASCADE"), index=True
     )
     title: Mapped[str] = mapped_column(sa.String(300))
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     is_final: Mapped[bool] = mapped_column(default=False)
     state: Mapped[DeliverableState] = mapped_column(
         enum_column(DeliverableState), default=DeliverableState.SUBMITTED
     )
+    # How many times it was deposited (1, then one more per revision).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     revision_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     submitted_at: Mapped[datetime]
     accepted_by_applicant_at: Mapped[datetime | None]
+    accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     validated_at: Mapped[datetime | None]
+    validated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     mission: Mapped[Mission] = relationship(back_populates="deliverables")
+    files: Mapped[list[Document]] = relationship(
+        primaryjoin="Deliverable.id == Document.deliverable_id", viewonly=True,
+        order_by="Document.id",
+    )
+
+    @property
+    def current_file(self) -> Document | None:
+        return next((doc for doc in reversed(self.files) if doc.is_current), None)
 
 
 class Satisfaction(Base):
@@ -288,5 +306,7 @@ class Alert(Base):
     detail: Mapped[str] = mapped_column(sa.Text, default="")
     raised_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+
+    application: Mapped[Application] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("application_id", "key"),)

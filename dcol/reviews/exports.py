@@ -26,42 +26,36 @@ followed by the review's; a dossier without a submitted review has one row whose
 are empty. "N° d'évaluation" is 1 (or empty) on one row per dossier: filter on it before summing
 amounts.
 
-Formats. Numbers are numbers: Decimal values go into the workbook as they are (openpyxl writes
-their text, never through a float), amounts with a euro format, scores with two decimals, dates
-as dates (Paris time). The CSV is what French Excel opens with a double click: UTF-8 *with a BOM*
-(without it Excel reads Windows-1252), ``;`` as separator (``,`` being the French decimal
-separator), decimal commas without thousands separators, dates as dd/mm/yyyy, CRLF line ends.
-Headers and labels follow the requesting user's language; number conventions stay French.
-
-Formula injection. Text typed by people (titles, comments, names, justifications) may start with
-``=``, ``+``, ``-``, ``@``, a tab or a carriage return, which a spreadsheet would evaluate. In the
-workbook such a cell is typed as text with Excel's quote prefix: its value is exactly what was
-typed and it is never evaluated, even once edited. The CSV has no types: the cell gets a leading
-apostrophe (OWASP's advice). Characters XML forbids (control characters pasted from elsewhere)
-are removed from both.
+Formats and formula injection: see ``dcol.exports.tables``, which writes the workbook and the
+CSV (amounts with a euro format, scores with two decimals, dates as dates in Paris time; text
+that a spreadsheet would run as a formula neutralised). Headers and labels follow the requesting
+user's language; number conventions stay French.
 
 Loading takes a fixed number of queries whatever the number of dossiers.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import joinedload, selectinload
 
+from dcol.exports.tables import (
+    COUNT_FORMAT,
+    DATE_FORMAT,
+    EURO_FORMAT,
+    MOMENT_FORMAT,
+    Column,
+    Table,
+    csv_bytes,
+    xlsx_bytes,
+)
 from dcol.extensions import db
 from dcol.i18n import PARIS, format_number
 from dcol.models import (
@@ -80,18 +74,7 @@ from dcol.reviews.scoring import Aggregate, GridCriterion
 from dcol.reviews.services import aggregates, grid_of, ranking
 from workflows.engine import Forbidden
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-EURO_FORMAT = '#,##0.00 "€"'
 SCORE_FORMAT = "0.00"
-COUNT_FORMAT = "0"
-DATE_FORMAT = "DD/MM/YYYY"
-MOMENT_FORMAT = "DD/MM/YYYY HH:MM"
-CSV_DATE = "%d/%m/%Y"
-CSV_MOMENT = "%d/%m/%Y %H:%M"
-MIN_WIDTH, MAX_WIDTH, HEADER_WIDTH = 8, 60, 28
-
-# A column: its header and its number format (None: text).
-Column = tuple[str, str | None]
 
 
 def filename(call: Call, extension: str) -> str:
@@ -106,17 +89,9 @@ def export_xlsx(call: Call, user: User) -> bytes:
     _check(call, user)
     with force_locale(user.locale or "fr"):
         instruction = _load(call)
-        workbook = Workbook()
-        sheets = [(_("Dossiers"), *_dossier_table(instruction)),
-                  (_("Évaluations"), *_review_table(instruction)),
-                  (_("Grille"), *_grid_table(instruction))]
-        for index, (title, columns, rows) in enumerate(sheets):
-            sheet = workbook.active if index == 0 else workbook.create_sheet()
-            sheet.title = title[:31]
-            _write_sheet(sheet, columns, rows)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        return xlsx_bytes([Table(_("Dossiers"), *_dossier_table(instruction)),
+                           Table(_("Évaluations"), *_review_table(instruction)),
+                           Table(_("Grille"), *_grid_table(instruction))])
 
 
 def export_csv(call: Call, user: User) -> bytes:
@@ -125,12 +100,7 @@ def export_csv(call: Call, user: User) -> bytes:
     _check(call, user)
     with force_locale(user.locale or "fr"):
         columns, rows = _long_table(_load(call))
-    text = io.StringIO()
-    writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
-    writer.writerow([_csv_value(header) for header, _format in columns])
-    for row in rows:
-        writer.writerow([_csv_value(value) for value in row])
-    return ("\ufeff" + text.getvalue()).encode("utf-8")
+    return csv_bytes(columns, rows)
 
 
 def _check(call: Call, user: User) -> None:
@@ -311,59 +281,3 @@ def _long_table(instruction: _Instruction) -> tuple[list[Column], list[list]]:
             rows.append([*dossier, number if review is not None else None,
                          *_review_values(instruction.grid, review)])
     return columns, rows
-
-
-# --- writing ----------------------------------------------------------------------------------
-
-
-def _clean(text: str) -> str:
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
-
-
-def _excel_value(value):
-    if isinstance(value, datetime):  # Excel has no time zones: Paris time
-        return value.astimezone(PARIS).replace(tzinfo=None, microsecond=0)
-    if isinstance(value, str):
-        return _clean(value)
-    return value
-
-
-def _write_sheet(sheet, columns: list[Column], rows: list[list]) -> None:
-    sheet.append([header for header, _format in columns])
-    widths = [min(len(header), HEADER_WIDTH) for header, _format in columns]
-    for row_number, row in enumerate(rows, start=2):
-        for index, value in enumerate(row):
-            cell = sheet.cell(row=row_number, column=index + 1, value=_excel_value(value))
-            number_format = columns[index][1] if index < len(columns) else None
-            if isinstance(cell.value, str):
-                if cell.value.startswith(FORMULA_START):
-                    cell.data_type, cell.quotePrefix = "s", True  # text, never a formula
-                widths[index] = max(widths[index], len(cell.value))
-            elif cell.value is not None:
-                if number_format:
-                    cell.number_format = number_format
-                widths[index] = max(widths[index], 12 if number_format == EURO_FORMAT else 10)
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-    for cell in sheet[1]:
-        cell.font, cell.alignment = bold, wrap
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = \
-            min(max(width + 2, MIN_WIDTH), MAX_WIDTH)
-    sheet.freeze_panes = "B2"  # the header row and the reference stay in view
-    if rows:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
-
-
-def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value, "f").replace(".", ",")
-    if isinstance(value, datetime):
-        return value.astimezone(PARIS).strftime(CSV_MOMENT)
-    if isinstance(value, date):
-        return value.strftime(CSV_DATE)
-    if isinstance(value, str):
-        value = _clean(value)
-        return "'" + value if value.startswith(FORMULA_START) else value
-    return str(value)

@@ -4,14 +4,12 @@ with its quorum, a member decides, and the decision letters and the minutes are 
 
 from __future__ import annotations
 
-import io
 import re
 from decimal import Decimal as D
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
-from pypdf import PdfReader
 
 from dcol.committee import services as committee
 from dcol.documents.storage import path_of
@@ -27,6 +25,7 @@ from dcol.models import (
 from tests import factories as f
 from tests import workflow_support as ws
 from tests.conftest import empty_database
+from tests.pdf_support import pdf_text
 
 pytestmark = pytest.mark.browser
 S = ApplicationState
@@ -42,11 +41,6 @@ def log_in(page: Page, email: str) -> None:
 
 def flash(page: Page):
     return page.locator(".flash-success").last
-
-
-def pdf_text(content: bytes) -> str:
-    text = " ".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(content)).pages)
-    return " ".join(text.split())
 
 
 @pytest.fixture

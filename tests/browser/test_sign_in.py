@@ -20,14 +20,19 @@ APPLICANT_EMAIL = next(email for role, email, _ in DEMO_ACCOUNTS if role == "app
 ANONYMOUS_MENU = ["Appels ouverts"]
 # The whole menu each role sees, in order: what is absent matters as much as what is there.
 MENUS = {
-    "applicant": ["Accueil", "Dossiers", "Appels ouverts", "Mon organisation", "Jetons d'API"],
-    "reviewer": ["Accueil", "Dossiers", "Mes évaluations", "Jetons d'API"],
-    "committee": ["Accueil", "Dossiers", "Instruction des appels", "Jetons d'API"],
+    "applicant": ["Accueil", "Dossiers", "Appels ouverts", "Mon organisation",
+                  "Suivi des accompagnements", "Capitalisation", "Jetons d'API"],
+    "reviewer": ["Accueil", "Dossiers", "Mes évaluations", "Capitalisation", "Jetons d'API"],
+    "committee": ["Accueil", "Dossiers", "Instruction des appels", "Capitalisation",
+                  "Jetons d'API"],
     "manager": ["Accueil", "Dossiers", "Instruction des appels", "Vivier d'experts",
-                "Organisations", "Inscriptions à valider", "Jetons d'API"],
-    "expert": ["Accueil", "Dossiers", "Mes propositions", "Ma fiche expert", "Jetons d'API"],
+                "Suivi des accompagnements", "Pilotage", "Capitalisation", "Organisations",
+                "Inscriptions à valider", "Jetons d'API"],
+    "expert": ["Accueil", "Dossiers", "Mes propositions", "Ma fiche expert",
+               "Suivi des accompagnements", "Capitalisation", "Jetons d'API"],
     "admin": [
-        "Accueil", "Dossiers", "Instruction des appels", "Vivier d'experts", "Organisations",
+        "Accueil", "Dossiers", "Instruction des appels", "Vivier d'experts",
+        "Suivi des accompagnements", "Pilotage", "Capitalisation", "Organisations",
         "Inscriptions à valider", "Utilisateurs", "Jetons d'API",
     ],
 }
