@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -14,18 +14,24 @@ from stdnum.fr import siren
 from dcol.accounts.services import authenticate
 from dcol.demo import ACCOUNTS, DEMO_ACCOUNTS, DEMO_PASSWORD, TODAY, seed_demo
 from dcol.extensions import db
+from dcol.finance.payments import EXPERT_KINDS, payments_of
 from dcol.models import (
     Application,
     ApplicationState,
+    AuditEvent,
     Base,
     Call,
     CallKind,
+    DeliverableState,
     MembershipStatus,
     Mission,
     MissionProposal,
     Organisation,
+    PaymentKind,
+    PaymentStatus,
     ProposalStatus,
     Role,
+    SnapshotKind,
     User,
 )
 
@@ -251,3 +257,125 @@ def test_demo_dossiers_have_an_intact_audit_trail_leading_to_their_state(app):
     count, problems = verify_all()
     assert problems == []
     assert count > 19  # every dossier at least has its creation
+
+
+# --- supports past the agreement ---------------------------------------------------------------
+
+SIGNED_STATES = (ApplicationState.IN_PROGRESS, ApplicationState.FINAL_REPORT,
+                 ApplicationState.CLOSED)
+
+
+def dossiers_in(*states: ApplicationState) -> list[Application]:
+    return list(db.session.scalars(
+        sa.select(Application).where(Application.state.in_(states)).order_by(Application.id)))
+
+
+def test_every_support_under_way_or_further_has_its_signed_agreement(app):
+    from dcol.finance import agreements as ag
+    from tests.pdf_support import document_text
+
+    seed()
+    supports = dossiers_in(*SIGNED_STATES)
+    assert {support.state for support in supports} == set(SIGNED_STATES)
+    for support in supports:
+        agreement = ag.signed_agreement(support)
+        assert agreement is not None and agreement.version == 1, support.reference
+        assert ag.missing_parties(agreement) == [], support.reference
+        assert agreement.snapshot.kind is SnapshotKind.AGREEMENT and agreement.snapshot.is_locked
+        assert agreement.document.sha256 == agreement.document_sha256
+        assert support.reference in document_text(agreement.document), support.reference
+        assert [p for p in payments_of(support) if p.status is not PaymentStatus.CANCELLED]
+
+
+def test_supports_past_the_agreement_were_signed_in_their_past_and_tell_it_in_order(app):
+    from dcol.finance import agreements as ag
+
+    seed()
+    supports = dossiers_in(ApplicationState.FINAL_REPORT, ApplicationState.CLOSED)
+    assert supports
+    for support in supports:
+        agreement = ag.signed_agreement(support)
+        mission = db.session.scalar(sa.select(Mission).filter_by(application_id=support.id))
+        signed_on = agreement.signed_at.astimezone(PARIS).date()
+        # Signed by every party in the days before the mission's first day.
+        assert mission.starts_on - timedelta(days=14) <= signed_on <= mission.starts_on
+        assert agreement.created_at < min(s.signed_at for s in agreement.signatures)
+        assert max(s.signed_at for s in agreement.signatures) == agreement.signed_at
+        # The mission holds the agreement's terms, and its advance was paid during it.
+        assert (mission.starts_on.isoformat(), mission.ends_on.isoformat()) == (
+            agreement.terms["starts_on"], agreement.terms["ends_on"])
+        advance = next(p for p in payments_of(support)
+                       if p.kind in {PaymentKind.EXPERT_ADVANCE, PaymentKind.GRANT_ADVANCE})
+        assert advance.status is PaymentStatus.PAID
+        assert agreement.signed_at < advance.paid_at < datetime.combine(TODAY, time(), PARIS)
+        # The trail reads in order: the agreement between the mission's acceptance and its
+        # start, the payments, the final report, the closure (the follow-up alerts are raised
+        # at the real time of seeding).
+        entries = db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.application_id == support.id, AuditEvent.event.not_like("alert.%"))
+            .order_by(AuditEvent.sequence)).all()
+        moments = [entry.occurred_at for entry in entries]
+        assert moments == sorted(moments), support.reference
+        events = [entry.event for entry in entries]
+        assert events.index("agreement.prepared") < events.index("agreement.in_force") < \
+            events.index("start") < events.index("payment.paid") < \
+            events.index("submit_final_report")
+        assert entries[events.index("start")].occurred_at == agreement.signed_at
+        assert entries[-1].occurred_at.astimezone(PARIS).date() <= TODAY
+
+
+def test_closed_supports_have_their_final_cofinancing_and_closure_report(app):
+    from dcol.finance import agreements as ag
+    from dcol.missions import closure
+    from tests.pdf_support import document_text
+
+    seed()
+    supports = dossiers_in(ApplicationState.CLOSED)
+    assert supports
+    for support in supports:
+        committed = ag.signed_agreement(support).snapshot
+        final = closure.final_snapshot(support)
+        assert final is not None and final.is_locked, support.reference
+        assert final.computed_at == support.closed_at
+        assert final.rule_id == committed.rule_id
+        assert Decimal("0") < final.scheme_share <= committed.scheme_share
+        # The closure's prerequisites: the deliverables validated, the questionnaire answered.
+        mission = db.session.scalar(sa.select(Mission).filter_by(application_id=support.id))
+        assert {d.state for d in mission.deliverables} == {DeliverableState.VALIDATED}
+        assert closure.satisfaction_of(support) is not None
+        # The balances followed the final cofinancing, and were paid.
+        live = [p for p in payments_of(support) if p.status is not PaymentStatus.CANCELLED]
+        assert {p.status for p in live} == {PaymentStatus.PAID}
+        assert sum(p.scheme_part for p in live) == final.scheme_share
+        if support.call.kind is CallKind.DCOL:  # CUF pays the expert, the collectivité its part
+            assert sum(p.amount for p in live if p.kind in EXPERT_KINDS) == final.total_cost
+            assert sum(p.amount for p in live
+                       if p.kind is PaymentKind.APPLICANT_CONTRIBUTION) == final.applicant_share
+        report = closure.closure_report_of(support)
+        assert report is not None and report.uploaded_at == support.closed_at
+        text = document_text(report)
+        assert "Bilan de clôture" in text and support.reference in text
+        assert "Convention en vigueur (version 1)" in text
+        assert text.count("Clôturé") == 1  # the closure once in its timeline
+
+
+def test_closed_supports_are_committed_on_their_calls_envelopes(app):
+    from dcol.finance import agreements as ag
+    from dcol.finance.envelopes import call_envelopes
+    from dcol.missions import closure
+
+    seed()
+    closed_calls = {support.call for support in dossiers_in(ApplicationState.CLOSED)}
+    assert closed_calls
+    for call in closed_calls:
+        expected = Decimal("0.00")
+        for support in dossiers_in(*SIGNED_STATES):
+            if support.call_id != call.id:
+                continue
+            if support.state is ApplicationState.CLOSED:
+                expected += closure.final_snapshot(support).scheme_share
+            else:
+                expected += ag.signed_agreement(support).snapshot.scheme_share
+        whole = next(line for line in call_envelopes(call) if line.funder is None)
+        assert whole.committed == expected > 0
+        assert whole.paid > 0

@@ -353,3 +353,37 @@ def test_a_call_for_projects_closes_on_its_actual_expenses(app):
     assert application.state is S.CLOSED
     grant = [p for p in payments.payments_of(application) if p.status is not PaymentStatus.CANCELLED]
     assert sum(p.amount for p in grant) == D("5200.00")
+
+
+def test_closure_after_the_advance_and_the_contribution_were_paid(support):
+    """The usual course: the expert's advance and the collectivité's contribution are paid at
+    the start; the actual costs come in lower. The balance takes the advance's excess off, and
+    what the collectivité paid beyond its final remainder is refunded."""
+    call, cast, application = support
+    for payment in payments.payments_of(application):
+        if payment.kind in {PaymentKind.EXPERT_ADVANCE, PaymentKind.APPLICANT_CONTRIBUTION}:
+            payments.request_payment(payment, cast.manager)
+            payments.record_payment(payment, cast.manager)
+    db.session.commit()
+    paid = {p.kind: p.amount for p in payments.payments_of(application)
+            if p.status is PaymentStatus.PAID}
+    # 30 % of 11 000 € to the expert; the collectivité's 20 %, 2 200 €.
+    assert paid == {PaymentKind.EXPERT_ADVANCE: D("3300.00"),
+                    PaymentKind.APPLICANT_CONTRIBUTION: D("2200.00")}
+    close_ready(application, cast, days="3", expenses=[("Billet de train", "400.00")])
+    closure.answer_satisfaction(application, cast.signatory,
+                                closure.SatisfactionAnswer(4, 4, 4, 4, ""))
+    closure.compute_final_cofinancing(application, cast.manager)
+    db.session.commit()
+    # 3 000 + 400 = 3 400 €: CUF 2 720 €, the collectivité 680 €; the advance (3 300 €) was
+    # nearly all of it.
+    engine.fire(application, "close", cast.manager)
+    live = [p for p in payments.payments_of(application) if p.status is not PaymentStatus.CANCELLED]
+    to_expert = sum(p.amount for p in live if p.kind in payments.EXPERT_KINDS)
+    assert to_expert == D("3400.00")
+    refund = [p for p in live if p.kind is PaymentKind.APPLICANT_REFUND]
+    assert [(p.amount, p.status) for p in refund] == [(D("1520.00"), PaymentStatus.SCHEDULED)]
+    payments.request_payment(refund[0], cast.manager)
+    payments.record_payment(refund[0], cast.manager)
+    db.session.commit()
+    assert sum(p.scheme_part for p in live) == D("2720.00")

@@ -1,22 +1,37 @@
-"""Seed the dossiers and what happened to them: reviews, decisions, proposals, missions.
+"""Seed the dossiers and what happened to them: reviews, decisions, proposals, missions (their
+audit trail in ``trail``, their agreement, payments and closure in ``follow_up``).
 
 Dossiers are inserted in their state directly: this is fixture data, not a workflow.
 """
 
 from __future__ import annotations
 
-import io
-from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from werkzeug.datastructures import FileStorage
 
 from dcol.demo import data as d
 from dcol.demo.dossiers import DCOL11_DOSSIERS, DCOL12_DOSSIERS, EXP
+from dcol.demo.follow_up import (
+    is_past_agreement,
+    seed_agreement,
+    seed_past_agreement,
+    trail_moments,
+)
 from dcol.demo.recent import AAP_DOSSIERS, DCOL13_DOSSIERS
 from dcol.demo.rows import Refs, money, upsert
-from dcol.documents import storage
+from dcol.demo.trail import (
+    ASSIGNED_AFTER,
+    CHECKED_AFTER,
+    CONSENSUS_AFTER,
+    DECIDED_AFTER_SESSION_START,
+    DECLARED_AFTER,
+    REVIEWED_AFTER,
+    review_moments,
+    seed_audit_trail,
+    since_start,
+    trail_of,
+)
 from dcol.extensions import db
 from dcol.finance.cofinancing import estimate
 from dcol.models import (
@@ -41,18 +56,9 @@ from dcol.models import (
     ReviewScore,
     ReviewState,
     Satisfaction,
-    User,
 )
 
 DOSSIERS = DCOL11_DOSSIERS + DCOL12_DOSSIERS + DCOL13_DOSSIERS + AAP_DOSSIERS
-
-# What happened to a dossier after its deposit, relative to ``submitted``.
-CHECKED_AFTER = timedelta(days=3)
-ASSIGNED_AFTER = timedelta(days=7)
-DECLARED_AFTER = timedelta(days=8)
-REVIEWED_AFTER = timedelta(days=17)
-CONSENSUS_AFTER = timedelta(days=20)
-DECIDED_AFTER_SESSION_START = timedelta(hours=2)
 
 S = ApplicationState
 # States in which the recevabilité checklist has been ticked.
@@ -127,79 +133,24 @@ def seed_dossier(refs: Refs, spec: dict) -> Application:
         db.session.flush()
         db.session.refresh(application)
         application.estimated_cofinancing = estimate(application, None, submitted)
-    seed_audit_trail(refs, application, spec)
+    # A support past its agreement has its history's dates, and records its trail from the
+    # mission's start with its follow-up, in order with what the services record.
+    past_agreement = is_past_agreement(spec)
+    known = {**review_moments(refs, spec), **trail_moments(spec)} if past_agreement else None
+    steps = trail_of(application, spec, known)
+    later = since_start(steps) if past_agreement else []
+    seed_audit_trail(refs, application, spec, steps[: len(steps) - len(later)])
     if spec["state"] in CHECKED_STATES:
         seed_review_history(refs, application, spec)
     if "proposal" in spec:
         seed_proposal(refs, application, spec["proposal"])
     if "mission" in spec:
         seed_mission(refs, application, spec["mission"])
-        seed_agreement(refs, application)
+        if past_agreement:
+            seed_past_agreement(refs, application, spec, later)
+        else:
+            seed_agreement(refs, application)
     return application
-
-
-# Who fires each event in the demo's history, and how long after the previous step.
-TRAIL_ACTORS = {
-    "declare_eligible": d.REVIEWER, "declare_ineligible": d.REVIEWER,
-    "request_changes": d.REVIEWER, "select": d.COMMITTEE, "waitlist": d.COMMITTEE,
-    "reject": d.COMMITTEE,
-}
-TRAIL_STEP = timedelta(days=6)
-
-
-def seed_audit_trail(refs: Refs, application: Application, spec: dict) -> None:
-    """The chained audit entries the dossier would have: its creation, then the events that
-    lead a draft to its state (the machine's shortest path), dated between its deposit and
-    its closure (or today)."""
-    from dcol.audit import record
-    from workflows.paths import shortest_path
-
-    author = spec.get("created_by") or d.APPLICANT
-    record(application_id=application.id, actor=refs.users[author], event="create",
-           occurred_at=spec["created"], to_state=S.DRAFT.value)
-    path = shortest_path(application.call.kind, spec["state"])
-    if not path:
-        return
-    moment = spec["submitted"]
-    last = spec.get("closed") or min(
-        moment + TRAIL_STEP * len(path), d.paris(d.TODAY.year, d.TODAY.month, d.TODAY.day, 9)
-    )
-    step = (last - moment) / max(len(path) - 1, 1)
-    state = S.DRAFT
-    for index, event in enumerate(path):
-        comment = ""
-        if event.name in {"reject", "declare_ineligible"}:
-            comment = spec.get("decision", (None, None, ""))[2] or "Décision motivée."
-        elif event.name == "withdraw":
-            comment = "Retrait à la demande de la collectivité."
-        record(application_id=application.id, actor=_trail_actor(refs, event.name, spec, author),
-               event=event.name, occurred_at=_office_hours(moment + step * index, index),
-               from_state=state.value, to_state=event.target.value, comment=comment)
-        state = event.target
-
-
-def _office_hours(moment, index: int):
-    """The same day, at a plausible office time in Paris (the first step keeps its own time)."""
-    if index == 0:
-        return moment
-    local = moment.astimezone(d.PARIS)
-    return local.replace(hour=9 + index % 8, minute=(index * 17) % 60, second=0, microsecond=0)
-
-
-def _trail_actor(refs: Refs, event_name: str, spec: dict, author: str) -> User:
-    if event_name == "submit":
-        return refs.users[author]
-    if event_name in {"accept_mission", "submit_final_report"} and "mission" in spec:
-        expert = refs.experts.get(spec["mission"].get("expert"))
-        if expert is not None:
-            user = db.session.scalars(
-                sa.select(User).where(User.expert_id == expert.id).order_by(User.id).limit(1)
-            ).first()
-            if user is not None:
-                return user
-    if event_name == "submit_final_report":
-        return refs.users[author]
-    return refs.users[TRAIL_ACTORS.get(event_name, d.MANAGER)]
 
 
 def seed_review_history(refs: Refs, application: Application, spec: dict) -> None:
@@ -365,40 +316,3 @@ def seed_mission(refs: Refs, application: Application, spec: dict) -> None:
                 "answered_at": answered_at,
             },
         )
-
-
-def seed_agreement(refs: Refs, application: Application) -> None:
-    """The agreement of a dossier at the agreement stage (awaiting the signatures) or under way
-    (signed by every party), made and signed through the finance services as CUF would. Dossiers
-    further along keep none: the services no longer prepare or sign at those stages."""
-    from dcol.finance import agreements as ag
-
-    if application.state not in {S.AGREEMENT, S.IN_PROGRESS} or ag.agreements_of(application):
-        return
-    db.session.flush()
-    db.session.refresh(application)
-    manager = refs.users[d.MANAGER]
-    agreement = ag.prepare_agreement(application, manager, ag.proposed_terms(application))
-    if application.state is not S.IN_PROGRESS:
-        return
-    signatory = next((user for user in refs.users.values()
-                      if user.organisation_id == application.organisation_id
-                      and user.is_signatory), None)
-    signers = [(ag.Party.APPLICANT, signatory)]
-    if application.call.kind is CallKind.DCOL:
-        mission = ag.mission_of(application)
-        signers.append((ag.Party.EXPERT, next((user for user in refs.users.values()
-                                               if user.expert_id == mission.expert_id), None)))
-    signers.append((ag.Party.CUF, manager))
-    for party, user in signers:
-        if user is not None:
-            request = ag.SignatureRequest(user.full_name, user.job_title or "Signataire",
-                                          "127.0.0.1", agreement.document_sha256, accepted=True)
-        else:  # a party without an account in the demo posted its copy signed by hand
-            user = manager
-            copy = storage.path_of(agreement.document).read_bytes()
-            request = ag.SignatureRequest(
-                "Signataire habilité", "Par délégation", "127.0.0.1", party=party,
-                scan=FileStorage(io.BytesIO(copy), filename="convention-signee.pdf",
-                                 content_type="application/pdf"))
-        ag.sign(agreement, user, request)

@@ -181,7 +181,9 @@ def proposed_terms(application: Application) -> AgreementTerms:
 # --- preparing a version ---------------------------------------------------------------------
 
 
-def _inputs(application: Application, terms: AgreementTerms) -> Inputs:
+def agreement_inputs(application: Application, terms: AgreementTerms) -> Inputs:
+    """What a version with ``terms`` cofinances (``AgreementRefused`` when the terms are
+    invalid)."""
     if application.call.kind is CallKind.DCOL:
         errors = {}
         if terms.days is None or terms.days <= 0:
@@ -228,7 +230,7 @@ def prepare_agreement(application: Application, actor: User, terms: AgreementTer
         raise AgreementRefused(_("La convention n'a pas été préparée : corrigez les champs "
                                  "signalés."),
                                {"ends_on": _("La fin ne peut pas précéder le début.")})
-    inputs = _inputs(application, terms)
+    inputs = agreement_inputs(application, terms)
     with savepoint():
         snapshot = compute_cofinancing(application, SnapshotKind.AGREEMENT, inputs, actor, now,
                                        locked=True)

@@ -19,6 +19,8 @@ from flask_babel import gettext as _
 from dcol import audit
 from dcol.extensions import db
 from dcol.finance.computation import (
+    APPLICANT_CONTRIBUTION,
+    AT_CLOSURE,
     AT_START,
     EXPERT_ADVANCE,
     EXPERT_BALANCE,
@@ -61,12 +63,16 @@ def payments_of(application: Application) -> list[Payment]:
 
 
 def _engaged(application: Application) -> dict[str, tuple[Decimal, Decimal]]:
-    """What is already requested or paid, by kind: (amount, scheme part)."""
+    """What is already requested or paid, by kind: (amount, scheme part). A refund to the
+    collectivité counts against its contribution."""
     engaged: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for payment in payments_of(application):
         if payment.status in ENGAGED:
-            engaged[payment.kind.value][0] += payment.amount
-            engaged[payment.kind.value][1] += payment.scheme_part
+            kind, sign = payment.kind.value, 1
+            if payment.kind is PaymentKind.APPLICANT_REFUND:
+                kind, sign = APPLICANT_CONTRIBUTION, -1
+            engaged[kind][0] += sign * payment.amount
+            engaged[kind][1] += sign * payment.scheme_part
     return {kind: (amount, scheme) for kind, (amount, scheme) in engaged.items()}
 
 
@@ -94,6 +100,10 @@ def amendment_problems(application: Application, plan: list[PlannedPayment]) -> 
     more was already requested or paid than it leaves due."""
     problems = []
     for payment, amount, scheme in _still_due(plan, _engaged(application)):
+        # An advance engaged beyond its new amount is taken off its balance (which then tells);
+        # a contribution paid beyond the new remainder is refunded to the collectivité.
+        if payment.kind in BALANCE_OF or payment.kind == APPLICANT_CONTRIBUTION:
+            continue
         if amount < 0 or scheme < 0:
             problems.append(_("« %(kind)s » : %(engaged)s déjà demandés ou payés, plus que le "
                               "montant de l'avenant.", kind=_(PaymentKind(payment.kind).label),
@@ -112,6 +122,12 @@ def set_schedule(agreement: Agreement, plan: list[PlannedPayment], breakdown: Br
         if payment.status in OPEN:
             payment.status = PaymentStatus.CANCELLED
     for planned, amount, scheme in _still_due(plan, engaged):
+        if amount < 0 and planned.kind == APPLICANT_CONTRIBUTION:
+            db.session.add(Payment(
+                application=application, agreement=agreement, kind=PaymentKind.APPLICANT_REFUND,
+                amount=-amount, scheme_part=ZERO, funder_parts={}, due=AT_CLOSURE, due_on=None,
+                status=PaymentStatus.SCHEDULED))
+            continue
         if amount <= 0:
             continue
         untouched = planned.kind not in engaged and planned.amount == amount

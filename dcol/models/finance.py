@@ -176,6 +176,7 @@ class Signature(Base):
         "applicant_contribution": N_("Appel de la contribution de la collectivité"),
         "grant_advance": N_("Avance de subvention"),
         "grant_balance": N_("Solde de subvention"),
+        "applicant_refund": N_("Remboursement à la collectivité"),
     }
 )
 class PaymentKind(LabelledEnum):
@@ -184,6 +185,8 @@ class PaymentKind(LabelledEnum):
     APPLICANT_CONTRIBUTION = "applicant_contribution"
     GRANT_ADVANCE = "grant_advance"
     GRANT_BALANCE = "grant_balance"
+    # What the collectivité paid beyond its final remainder, given back at closure.
+    APPLICANT_REFUND = "applicant_refund"
 
 
 @labelled(
