@@ -103,4 +103,8 @@ def create_app(config: dict | None = None) -> Flask:
     from dcol import cli
 
     cli.init_app(app)
+
+    from dcol import instrumentation
+
+    instrumentation.init_app(app)
     return app

@@ -31,6 +31,7 @@ _ENV_SETTINGS = {
     "TRUSTED_PROXIES": int,
     "PREFERRED_URL_SCHEME": str,
     "SESSION_COOKIE_SECURE": lambda v: v.lower() in {"1", "true", "yes", "on"},
+    "DCOL_INSTRUMENT": lambda v: v.lower() in {"1", "true", "yes", "on"},
 }
 
 
@@ -92,6 +93,9 @@ class Defaults:
     ARGON2_MEMORY_COST = 65536  # KiB
     ARGON2_PARALLELISM = 4
     API_PAGE_SIZE = 50
+
+    # Benchmarks: SQL statements and server time as response headers (dcol/instrumentation.py).
+    DCOL_INSTRUMENT = False
 
 
 def load_config(app, config: dict | None) -> None:

@@ -80,6 +80,7 @@ class Action(enum.StrEnum):
     # Follow-up across dossiers
     DASHBOARD_VIEW = "dashboard.view"  # obj: a Call, or None for every call
     FOLLOW_UP_EXPORT = "follow_up.export"
+    DOSSIERS_EXPORT = "dossiers.export"  # the dossiers one sees, as a spreadsheet
     CAPITALISATION_SEARCH = "capitalisation.search"
     CAPITALISATION_VIEW = "capitalisation.view"  # obj: a closed Application
     # Committee
@@ -531,6 +532,13 @@ def _dashboard_view(user: User, call: Call | None) -> bool:
 @rule(Action.FOLLOW_UP_EXPORT)
 def _follow_up_export(user: User, obj: object) -> bool:
     return is_staff_overseer(user)
+
+
+@rule(Action.DOSSIERS_EXPORT)
+def _dossiers_export(user: User, obj: object) -> bool:
+    """CUF's staff (managers, admins, reviewers, committee members) export the dossiers they
+    see; applicants and experts do not."""
+    return user.is_staff
 
 
 @rule(Action.CAPITALISATION_SEARCH)

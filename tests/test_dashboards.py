@@ -37,6 +37,7 @@ from dcol.models import (
     utcnow,
 )
 from tests import factories as f
+from tests.query_counting import count_queries
 
 S = ApplicationState
 PARIS = ZoneInfo("Europe/Paris")
@@ -440,20 +441,6 @@ def add_dossiers(call: Call, count: int, funder: Funder) -> None:
                                  key=f"no_report:{index}", detail="Aucun rapport.",
                                  raised_at=utcnow()))
     db.session.commit()
-
-
-def count_queries(client, url: str) -> int:
-    statements = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", note)
-    return len(statements)
 
 
 def test_the_pages_load_in_a_fixed_number_of_queries(app, client):

@@ -22,6 +22,7 @@ from dcol.models import (
     Unavailability,
 )
 from tests import factories as f
+from tests.query_counting import count_queries
 
 VALID_SIRET = "73282932000074"
 
@@ -245,20 +246,6 @@ def test_the_pool_is_paginated_and_keeps_its_filters(client, manager):
     assert "page=2" in first and "competence=culture" in first
     second = text(client.get("/experts/?competence=culture&page=2"))
     assert "Cabinet 30" in second and "Cabinet 31" in second and "Cabinet 00" not in second
-
-
-def count_queries(client, path: str) -> int:
-    statements = []
-
-    def count(*args):
-        statements.append(args[2])
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-    return len(statements)
 
 
 def test_the_pool_loads_in_a_fixed_number_of_queries(client, manager):

@@ -36,6 +36,7 @@ from dcol.models import (
 )
 from tests import workflow_support as ws
 from tests.document_files import image_bytes, pdf_bytes
+from tests.query_counting import count_queries
 from tests.test_finance_pages import client_of, text
 from workflows.guards import mission_of
 
@@ -532,23 +533,6 @@ def test_outsiders_get_404_on_every_page(app, support):
         f"/dossiers/{application.id}"))
     db.session.refresh(final)
     assert final.state is DeliverableState.SUBMITTED
-
-
-def count_queries(client, path: str) -> int:
-    """The page's queries (not those sending the mails queued meanwhile, after the request)."""
-    statements = []
-    db.session.commit()  # every count starts from the same state: nothing loaded
-
-    def count(*args):
-        if "outgoing_mails" not in args[2]:
-            statements.append(args[2])
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
-    return len(statements)
 
 
 def test_the_list_of_supports_followed(app, support):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from dcol import audit
 from dcol.applications import sections
 from dcol.applications.editors import add_editor, check_may_manage, editors_of, remove_editor
+from dcol.applications.exports import may_export_dossiers
 from dcol.applications.followup import changes_asked, next_step, submission_changes
 from dcol.applications.services import (
     ValidationFailed,
@@ -55,7 +56,7 @@ def index():
     ).all()
     return render_template(
         "applications/index.html", page=page, calls=calls, states=list(ApplicationState),
-        call_id=call_id, state=state_filter,
+        call_id=call_id, state=state_filter, may_export=may_export_dossiers(current_user),
     )
 
 
@@ -291,3 +292,21 @@ def changes(application_id: int, number: int):
     return render_template("applications/changes.html", application=application,
                            current=current, previous=previous,
                            changes=submission_changes(application, previous, current))
+
+
+@bp.get("/export.<any(xlsx, csv):fmt>")
+@login_required
+def export(fmt: str):
+    """Every dossier the staff member sees, filtered like the list, streamed (XLSX or CSV)."""
+    from dcol.applications import exports
+    from dcol.exports.responses import csv_response, xlsx_response
+
+    if not exports.may_export_dossiers(current_user):
+        abort(404)
+    state = request.args.get("etat")
+    filters = {"call_id": request.args.get("appel", type=int),
+               "state": ApplicationState(state) if state in ApplicationState._value2member_map_
+               else None}
+    if fmt == "xlsx":
+        return xlsx_response(exports.xlsx_file(current_user, **filters), exports.filename(fmt))
+    return csv_response(exports.stream_csv(current_user, **filters), exports.filename(fmt))

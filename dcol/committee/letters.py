@@ -207,4 +207,10 @@ def decision_letters(application: Application, user: User) -> list[Document]:
         .where(Document.application_id == application.id, Document.kind == DocumentKind.LETTER)
         .order_by(Document.uploaded_at.desc(), Document.id.desc())
     ).all()
-    return [letter for letter in letters if can(user, Action.DOCUMENT_DOWNLOAD, letter)]
+    # A letter is the dossier's own file: downloading it is seeing the dossier (the download
+    # rule's other cases, message attachments and deliverables, are not letters). Checked once
+    # for them all: checked per letter, a reviewer's assignment was queried again for each one.
+    if not letters or not can(user, Action.APP_VIEW, application):
+        return []
+    return [letter for letter in letters
+            if letter.message_id is None or can(user, Action.DOCUMENT_DOWNLOAD, letter)]

@@ -23,7 +23,8 @@ from flask_babel import gettext as _
 
 from dcol.dashboards.scope import Scope, deposited, in_scope, json_elements
 from dcol.extensions import db
-from dcol.finance.envelopes import EnvelopeLine, call_envelopes
+from dcol.finance.envelopes import EnvelopeLine
+from dcol.finance.envelopes import calls_envelopes as envelope_lines
 from dcol.i18n import theme_label
 from dcol.models import (
     Alert,
@@ -203,9 +204,10 @@ class CallEnvelopes:
 
 
 def envelopes(scope: Scope) -> tuple[CallEnvelopes, ...]:
-    """Each call's envelopes with what is reserved, committed and paid (a few queries per call,
-    whatever its number of dossiers)."""
-    return tuple(CallEnvelopes(call, tuple(call_envelopes(call))) for call in scope.calls)
+    """Each call's envelopes with what is reserved, committed and paid (a fixed number of
+    queries, whatever the number of calls and dossiers)."""
+    lines = envelope_lines(list(scope.calls))
+    return tuple(CallEnvelopes(call, tuple(lines[call.id])) for call in scope.calls)
 
 
 # --- time spent in each stage ---------------------------------------------------------------

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from dcol.extensions import db
 from dcol.finance.cofinancing import latest_snapshot
@@ -72,11 +73,11 @@ class EnvelopeLine:
         return self.amount - self.reserved - self.committed
 
 
-def _latest_snapshot_ids(call_id: int, kinds) -> sa.Subquery:
+def _latest_snapshot_ids(call_ids: list[int], kinds) -> sa.Subquery:
     return (
         sa.select(CofinancingSnapshot.application_id, sa.func.max(CofinancingSnapshot.id).label("id"))
         .join(Application, Application.id == CofinancingSnapshot.application_id)
-        .where(Application.call_id == call_id, CofinancingSnapshot.kind.in_(kinds))
+        .where(Application.call_id.in_(call_ids), CofinancingSnapshot.kind.in_(kinds))
         .group_by(CofinancingSnapshot.application_id)
         .subquery()
     )
@@ -84,27 +85,34 @@ def _latest_snapshot_ids(call_id: int, kinds) -> sa.Subquery:
 
 def holdings(call_id: int, excluding: tuple[int, ...] | list[int] = ()) -> dict[int, Holding]:
     """What each dossier of the call holds on its envelopes (three queries)."""
-    current = _latest_snapshot_ids(call_id, (SnapshotKind.ESTIMATE, SnapshotKind.AGREEMENT))
+    return holdings_by_call([call_id], excluding).get(call_id, {})
+
+
+def holdings_by_call(call_ids: list[int], excluding: tuple[int, ...] | list[int] = ()
+                     ) -> dict[int, dict[int, Holding]]:
+    """What each dossier of these calls holds on its call's envelopes, by call (three queries
+    whatever the number of calls)."""
+    current = _latest_snapshot_ids(call_ids, (SnapshotKind.ESTIMATE, SnapshotKind.AGREEMENT))
     signed = (
         sa.select(Agreement.application_id, sa.func.max(Agreement.snapshot_id).label("id"))
         .join(Application, Application.id == Agreement.application_id)
-        .where(Application.call_id == call_id, Agreement.state == AgreementState.SIGNED)
+        .where(Application.call_id.in_(call_ids), Agreement.state == AgreementState.SIGNED)
         .group_by(Agreement.application_id)
         .subquery()
     )
-    final = _latest_snapshot_ids(call_id, (SnapshotKind.FINAL,))
+    final = _latest_snapshot_ids(call_ids, (SnapshotKind.FINAL,))
     query = (
-        sa.select(Application.id, Application.state, Application.estimated_cofinancing,
-                  current.c.id, signed.c.id, final.c.id)
+        sa.select(Application.call_id, Application.id, Application.state,
+                  Application.estimated_cofinancing, current.c.id, signed.c.id, final.c.id)
         .outerjoin(current, current.c.application_id == Application.id)
         .outerjoin(signed, signed.c.application_id == Application.id)
         .outerjoin(final, final.c.application_id == Application.id)
-        .where(Application.call_id == call_id, Application.state.in_(ENVELOPE_STATES))
+        .where(Application.call_id.in_(call_ids), Application.state.in_(ENVELOPE_STATES))
     )
     if excluding:
         query = query.where(Application.id.not_in(list(excluding)))
     rows = db.session.execute(query).all()
-    snapshot_ids = {sid for row in rows for sid in row[3:] if sid is not None}
+    snapshot_ids = {sid for row in rows for sid in row[4:] if sid is not None}
     amounts = dict(db.session.execute(
         sa.select(CofinancingSnapshot.id, CofinancingSnapshot.scheme_share)
         .where(CofinancingSnapshot.id.in_(snapshot_ids))).all()) if snapshot_ids else {}
@@ -115,15 +123,15 @@ def holdings(call_id: int, excluding: tuple[int, ...] | list[int] = ()) -> dict[
                           CofinancingShare.amount)
                 .where(CofinancingShare.snapshot_id.in_(snapshot_ids))):
             shares[snapshot_id][funder_id] = amount
-    result = {}
-    for application_id, state, estimated, current_id, signed_id, final_id in rows:
+    result: dict[int, dict[int, Holding]] = {call_id: {} for call_id in call_ids}
+    for call_id, application_id, state, estimated, current_id, signed_id, final_id in rows:
         holding = Holding()
         if state is S.CLOSED and final_id is not None:
             # Closed on its actual costs: it holds its final cofinancing, and frees the rest.
             holding.total = holding.committed = amounts[final_id]
             holding.by_funder = dict(shares[final_id])
             holding.committed_by_funder = dict(shares[final_id])
-            result[application_id] = holding
+            result[call_id][application_id] = holding
             continue
         if current_id is not None:
             holding.total, holding.by_funder = amounts[current_id], dict(shares[current_id])
@@ -136,7 +144,7 @@ def holdings(call_id: int, excluding: tuple[int, ...] | list[int] = ()) -> dict[
             holding.total = max(holding.total, holding.committed)
             for funder_id, amount in holding.committed_by_funder.items():
                 holding.by_funder[funder_id] = max(holding.by_funder.get(funder_id, ZERO), amount)
-        result[application_id] = holding
+        result[call_id][application_id] = holding
     return result
 
 
@@ -205,35 +213,52 @@ def _holding_if_engaged(application: Application) -> Holding | None:
 def call_envelopes(call: Call) -> list[EnvelopeLine]:
     """Each envelope of the call with what is reserved, committed and paid on it (the call as a
     whole first, then each funder's)."""
-    positions = holdings(call.id)
-    paid_total, paid_by_funder = _paid(call.id)
-    lines = []
-    envelopes = sorted(call.envelopes, key=lambda e: (e.funder_id is not None,
-                                                      e.funder.name if e.funder else ""))
-    for envelope in envelopes:
-        if envelope.funder_id is None:
-            committed = sum((h.committed for h in positions.values()), ZERO)
-            held = sum((h.total for h in positions.values()), ZERO)
-            paid = paid_total
-        else:
-            committed = sum((h.committed_by_funder.get(envelope.funder_id, ZERO)
-                             for h in positions.values()), ZERO)
-            held = sum((h.by_funder.get(envelope.funder_id, ZERO) for h in positions.values()),
-                       ZERO)
-            paid = paid_by_funder.get(envelope.funder.code, ZERO)
-        lines.append(EnvelopeLine(envelope.funder, envelope.amount, held - committed, committed,
-                                  paid))
-    return lines
+    return calls_envelopes([call])[call.id]
 
 
-def _paid(call_id: int) -> tuple[Decimal, dict[str, Decimal]]:
-    """The scheme's part of the call's payments made, in all and by funder code."""
-    total, by_funder = ZERO, defaultdict(lambda: ZERO)
-    for scheme_part, funder_parts in db.session.execute(
-            sa.select(Payment.scheme_part, Payment.funder_parts)
+def calls_envelopes(calls: list[Call]) -> dict[int, list[EnvelopeLine]]:
+    """``call_envelopes`` of several calls, by call id, in a fixed number of queries whatever
+    the number of calls (the dashboards show them all)."""
+    ids = [call.id for call in calls]
+    positions_by_call = holdings_by_call(ids)
+    paid_by_call = _paid(ids)
+    envelopes_by_call = defaultdict(list)
+    for envelope in db.session.scalars(sa.select(Envelope).where(Envelope.call_id.in_(ids))
+                                       .options(joinedload(Envelope.funder))):
+        envelopes_by_call[envelope.call_id].append(envelope)
+    result = {}
+    for call_id in ids:
+        positions = positions_by_call.get(call_id, {})
+        paid_total, paid_by_funder = paid_by_call.get(call_id, (ZERO, {}))
+        lines = []
+        envelopes = sorted(envelopes_by_call[call_id],
+                           key=lambda e: (e.funder_id is not None, e.funder.name if e.funder else ""))
+        for envelope in envelopes:
+            if envelope.funder_id is None:
+                committed = sum((h.committed for h in positions.values()), ZERO)
+                held = sum((h.total for h in positions.values()), ZERO)
+                paid = paid_total
+            else:
+                committed = sum((h.committed_by_funder.get(envelope.funder_id, ZERO)
+                                 for h in positions.values()), ZERO)
+                held = sum((h.by_funder.get(envelope.funder_id, ZERO)
+                            for h in positions.values()), ZERO)
+                paid = paid_by_funder.get(envelope.funder.code, ZERO)
+            lines.append(EnvelopeLine(envelope.funder, envelope.amount, held - committed,
+                                      committed, paid))
+        result[call_id] = lines
+    return result
+
+
+def _paid(call_ids: list[int]) -> dict[int, tuple[Decimal, dict[str, Decimal]]]:
+    """The scheme's part of each call's payments made, in all and by funder code."""
+    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    by_funder: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for call_id, scheme_part, funder_parts in db.session.execute(
+            sa.select(Application.call_id, Payment.scheme_part, Payment.funder_parts)
             .join(Application, Application.id == Payment.application_id)
-            .where(Application.call_id == call_id, Payment.status == PaymentStatus.PAID)):
-        total += scheme_part
+            .where(Application.call_id.in_(call_ids), Payment.status == PaymentStatus.PAID)):
+        totals[call_id] += scheme_part
         for code, amount in (funder_parts or {}).items():
-            by_funder[code] += Decimal(amount)
-    return total, dict(by_funder)
+            by_funder[call_id][code] += Decimal(amount)
+    return {call_id: (totals[call_id], dict(by_funder[call_id])) for call_id in totals}

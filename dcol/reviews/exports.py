@@ -31,15 +31,22 @@ CSV (amounts with a euro format, scores with two decimals, dates as dates in Par
 that a spreadsheet would run as a formula neutralised). Headers and labels follow the requesting
 user's language; number conventions stay French.
 
-Loading takes a fixed number of queries whatever the number of dossiers.
+Streaming. The dossiers are read from a streamed query (``yield_per``, a server-side cursor on
+PostgreSQL) in batches of ``BATCH`` and each batch's reviews, consensus, decisions and aggregates
+load in a fixed number of queries; the CSV is a generator of encoded chunks (``stream_csv``) and
+the workbook is written in openpyxl's write-only mode to a temporary file (``xlsx_file``), the
+Dossiers and Évaluations sheets filled side by side batch after batch. Memory stays that of a
+batch, plus the rank of each instructed dossier of the call (one integer each: the ranking needs
+every aggregate of the call before the first rank is known).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import IO
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -52,9 +59,10 @@ from dcol.exports.tables import (
     EURO_FORMAT,
     MOMENT_FORMAT,
     Column,
-    Table,
-    csv_bytes,
-    xlsx_bytes,
+    SheetWriter,
+    csv_chunks,
+    new_workbook,
+    save_workbook,
 )
 from dcol.extensions import db
 from dcol.i18n import PARIS, format_number
@@ -75,6 +83,7 @@ from dcol.reviews.services import aggregates, grid_of, ranking
 from workflows.engine import Forbidden
 
 SCORE_FORMAT = "0.00"
+BATCH = 500  # dossiers read and written together
 
 
 def filename(call: Call, extension: str) -> str:
@@ -83,24 +92,55 @@ def filename(call: Call, extension: str) -> str:
     return f"instruction-{code}.{extension}"
 
 
-def export_xlsx(call: Call, user: User) -> bytes:
-    """The call's instruction as an XLSX workbook (sheets Dossiers, Évaluations, Grille).
-    Raises ``Forbidden`` unless ``user`` manages the call."""
+def xlsx_file(call: Call, user: User) -> IO[bytes]:
+    """The call's instruction as an XLSX workbook (sheets Dossiers, Évaluations, Grille) in a
+    temporary file, at its start (the caller closes it; closing deletes it). Raises
+    ``Forbidden`` unless ``user`` manages the call."""
     _check(call, user)
     with force_locale(user.locale or "fr"):
-        instruction = _load(call)
-        return xlsx_bytes([Table(_("Dossiers"), *_dossier_table(instruction)),
-                           Table(_("Évaluations"), *_review_table(instruction)),
-                           Table(_("Grille"), *_grid_table(instruction))])
+        grid, ranks = grid_of(call), _ranks(call)
+        workbook = new_workbook()
+        dossiers = SheetWriter(workbook, _("Dossiers"), _dossier_columns(call, grid))
+        reviews = SheetWriter(workbook, _("Évaluations"), _review_sheet_columns(grid))
+        for batch in _batches(call, grid, ranks):
+            for application in batch.applications:
+                dossiers.append(_dossier_values(batch, application))
+                for review in batch.reviews[application.id]:
+                    reviews.append(_review_sheet_values(grid, application, review))
+        dossiers.close()
+        reviews.close()
+        columns, rows = _grid_table(grid)
+        sheet = SheetWriter(workbook, _("Grille"), columns)
+        for row in rows:
+            sheet.append(row)
+        sheet.close()
+        return save_workbook(workbook)
+
+
+def export_xlsx(call: Call, user: User) -> bytes:
+    """``xlsx_file`` read into memory."""
+    with xlsx_file(call, user) as output:
+        return output.read()
+
+
+def stream_csv(call: Call, user: User) -> Iterator[bytes]:
+    """The call's instruction as one CSV table, a row per (dossier, submitted review), for
+    French Excel (UTF-8 with BOM, ``;``), as encoded chunks read from the database as they are
+    sent. Raises ``Forbidden`` (at once, before the first chunk) unless ``user`` manages the
+    call."""
+    _check(call, user)
+    return _csv_chunks(call, user.locale or "fr")
 
 
 def export_csv(call: Call, user: User) -> bytes:
-    """The call's instruction as one CSV table, a row per (dossier, submitted review), for
-    French Excel (UTF-8 with BOM, ``;``). Raises ``Forbidden`` unless ``user`` manages the call."""
-    _check(call, user)
-    with force_locale(user.locale or "fr"):
-        columns, rows = _long_table(_load(call))
-    return csv_bytes(columns, rows)
+    """``stream_csv`` joined."""
+    return b"".join(stream_csv(call, user))
+
+
+def _csv_chunks(call: Call, locale: str) -> Iterator[bytes]:
+    with force_locale(locale):
+        grid = grid_of(call)
+        yield from csv_chunks(_long_columns(call, grid), _long_rows(call, grid, _ranks(call)))
 
 
 def _check(call: Call, user: User) -> None:
@@ -112,19 +152,28 @@ def _check(call: Call, user: User) -> None:
 
 
 @dataclass(frozen=True)
-class _Instruction:
+class _Batch:
+    """A batch of the call's dossiers with what their rows show."""
+
     call: Call
     grid: list[GridCriterion]
     applications: list[Application]
     aggregates: dict[int, Aggregate]
-    ranks: dict[int, int]
+    ranks: dict[int, int]  # of the whole call
     reviews: dict[int, list[Review]]  # submitted, active, in the order of assignment
     consensus: dict[int, Consensus]
     decisions: dict[int, CommitteeDecision]  # the latest of each dossier, session loaded
 
 
-def _load(call: Call) -> _Instruction:
-    applications = list(db.session.scalars(
+def _ranks(call: Call) -> dict[int, int]:
+    return {entry.candidate.application_id: entry.rank
+            for track in ranking(call) for entry in track.ranked}
+
+
+def _batches(call: Call, grid: list[GridCriterion], ranks: dict[int, int]) -> Iterator[_Batch]:
+    """The call's deposited dossiers by number, ``BATCH`` at a time (a streamed query, then
+    five queries per batch)."""
+    query = (
         sa.select(Application)
         .options(joinedload(Application.organisation), joinedload(Application.track))
         .where(
@@ -135,7 +184,14 @@ def _load(call: Call) -> _Instruction:
                    Application.first_submitted_at.is_not(None)),
         )
         .order_by(Application.number, Application.id)
-    ))
+        .execution_options(yield_per=BATCH, stream_results=True)
+    )
+    for partition in db.session.scalars(query).partitions():
+        yield _load_batch(call, grid, ranks, list(partition))
+
+
+def _load_batch(call: Call, grid: list[GridCriterion], ranks: dict[int, int],
+                applications: list[Application]) -> _Batch:
     ids = [application.id for application in applications]
     reviews: dict[int, list[Review]] = defaultdict(list)
     for review in db.session.scalars(
@@ -153,13 +209,12 @@ def _load(call: Call) -> _Instruction:
         .order_by(CommitteeDecision.decided_at, CommitteeDecision.id)
     ):
         decisions[decision.application_id] = decision  # the latest wins (a promotion...)
-    return _Instruction(
+    return _Batch(
         call=call,
-        grid=grid_of(call),
+        grid=grid,
         applications=applications,
         aggregates=aggregates(call, applications),
-        ranks={entry.candidate.application_id: entry.rank
-               for track in ranking(call) for entry in track.ranked},
+        ranks=ranks,
         reviews=reviews,
         consensus={c.application_id: c for c in db.session.scalars(
             sa.select(Consensus).where(Consensus.application_id.in_(ids)))},
@@ -175,9 +230,8 @@ def _labels(results) -> str:
     return ", ".join(result.criterion.label for result in results)
 
 
-def _dossier_columns(instruction: _Instruction) -> list[Column]:
-    call = instruction.call
-    total_max = sum((c.weight * c.scale_max for c in instruction.grid), Decimal(0))
+def _dossier_columns(call: Call, grid: Sequence[GridCriterion]) -> list[Column]:
+    total_max = sum((c.weight * c.scale_max for c in grid), Decimal(0))
     overall = (_("Note finale sous le seuil de %(threshold)s / 100",
                  threshold=format_number(call.overall_threshold))
                if call.overall_threshold is not None else _("Note finale sous le seuil"))
@@ -186,7 +240,7 @@ def _dossier_columns(instruction: _Instruction) -> list[Column]:
         (_("Type de collectivité"), None), (_("Volet"), None), (_("État"), None),
         (_("Montant demandé"), EURO_FORMAT), (_("Cofinancement estimé"), EURO_FORMAT),
         (_("Évaluations soumises"), COUNT_FORMAT),
-        *[(_("Moyenne — %(label)s", label=c.label), SCORE_FORMAT) for c in instruction.grid],
+        *[(_("Moyenne — %(label)s", label=c.label), SCORE_FORMAT) for c in grid],
         (_("Total pondéré (sur %(max)s)", max=format_number(total_max)), SCORE_FORMAT),
         (_("Note calculée / 100"), SCORE_FORMAT),
         (_("Note de consensus / 100"), SCORE_FORMAT), (_("Justification du consensus"), None),
@@ -200,7 +254,7 @@ def _dossier_columns(instruction: _Instruction) -> list[Column]:
     ]
 
 
-def _dossier_values(instruction: _Instruction, application: Application) -> list:
+def _dossier_values(instruction: _Batch, application: Application) -> list:
     aggregate = instruction.aggregates[application.id]
     consensus = instruction.consensus.get(application.id)
     decision = instruction.decisions.get(application.id)
@@ -244,40 +298,36 @@ def _review_values(grid: Sequence[GridCriterion], review: Review | None) -> list
     return [*values, review.opinion.label if review.opinion else "", review.overall_comment]
 
 
-def _dossier_table(instruction: _Instruction) -> tuple[list[Column], list[list]]:
-    return (_dossier_columns(instruction),
-            [_dossier_values(instruction, a) for a in instruction.applications])
+def _review_sheet_columns(grid: Sequence[GridCriterion]) -> list[Column]:
+    return [(_("Référence"), None), (_("Collectivité"), None), (_("Volet"), None),
+            *_review_columns(grid)]
 
 
-def _review_table(instruction: _Instruction) -> tuple[list[Column], list[list]]:
-    columns = [(_("Référence"), None), (_("Collectivité"), None), (_("Volet"), None),
-               *_review_columns(instruction.grid)]
-    rows = []
-    for application in instruction.applications:
-        for review in instruction.reviews[application.id]:
-            rows.append([application.reference, application.organisation.name,
-                         application.track.name if application.track else "",
-                         *_review_values(instruction.grid, review)])
-    return columns, rows
+def _review_sheet_values(grid: Sequence[GridCriterion], application: Application,
+                         review: Review) -> list:
+    return [application.reference, application.organisation.name,
+            application.track.name if application.track else "", *_review_values(grid, review)]
 
 
-def _grid_table(instruction: _Instruction) -> tuple[list[Column], list[list]]:
+def _grid_table(grid: Sequence[GridCriterion]) -> tuple[list[Column], list[list]]:
     columns = [(_("Critère"), None), (_("Poids"), SCORE_FORMAT),
                (_("Note maximale"), SCORE_FORMAT), (_("Seuil"), SCORE_FORMAT),
                (_("Contribution maximale au total"), SCORE_FORMAT)]
     rows = [[c.label, c.weight, c.scale_max, c.threshold, c.weight * c.scale_max]
-            for c in instruction.grid]
+            for c in grid]
     return columns, rows
 
 
-def _long_table(instruction: _Instruction) -> tuple[list[Column], list[list]]:
-    columns = [*_dossier_columns(instruction), (_("N° d'évaluation"), COUNT_FORMAT),
-               *_review_columns(instruction.grid)]
-    rows = []
-    for application in instruction.applications:
-        dossier = _dossier_values(instruction, application)
-        reviews = instruction.reviews[application.id] or [None]
-        for number, review in enumerate(reviews, start=1):
-            rows.append([*dossier, number if review is not None else None,
-                         *_review_values(instruction.grid, review)])
-    return columns, rows
+def _long_columns(call: Call, grid: Sequence[GridCriterion]) -> list[Column]:
+    return [*_dossier_columns(call, grid), (_("N° d'évaluation"), COUNT_FORMAT),
+            *_review_columns(grid)]
+
+
+def _long_rows(call: Call, grid: list[GridCriterion], ranks: dict[int, int]) -> Iterator[list]:
+    for batch in _batches(call, grid, ranks):
+        for application in batch.applications:
+            dossier = _dossier_values(batch, application)
+            reviews = batch.reviews[application.id] or [None]
+            for number, review in enumerate(reviews, start=1):
+                yield [*dossier, number if review is not None else None,
+                       *_review_values(grid, review)]

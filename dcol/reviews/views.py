@@ -5,8 +5,6 @@ scoring grid. Thin: each view loads, checks the permission, calls ``dcol.reviews
 
 from __future__ import annotations
 
-import io
-
 from flask import (
     Blueprint,
     abort,
@@ -14,7 +12,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -456,14 +453,11 @@ def edit_checklist(call_id: int):
 @login_required
 def export(call_id: int, extension: str):
     """The call's dossiers with every score, comment, aggregate and decision (CUF staff)."""
+    from dcol.exports.responses import csv_response, xlsx_response
     from dcol.reviews import exports
 
     call = load_or_404(Call, call_id, Action.CALL_MANAGE)
     if extension == "xlsx":
-        content = exports.export_xlsx(call, current_user)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        content = exports.export_csv(call, current_user)
-        mimetype = "text/csv; charset=utf-8"
-    return send_file(io.BytesIO(content), mimetype=mimetype, as_attachment=True,
-                     download_name=exports.filename(call, extension), max_age=0)
+        return xlsx_response(exports.xlsx_file(call, current_user),
+                             exports.filename(call, extension))
+    return csv_response(exports.stream_csv(call, current_user), exports.filename(call, extension))
