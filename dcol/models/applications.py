@@ -131,6 +131,12 @@ class Application(TimestampMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("call_id", "number"),
         sa.Index("ix_applications_call_state", "call_id", "state"),
+        # The lists' order (newest first), whole or filtered by call, state or organisation.
+        sa.Index("ix_applications_updated", "updated_at", "id"),
+        sa.Index("ix_applications_call_updated", "call_id", "updated_at", "id"),
+        sa.Index("ix_applications_call_state_updated", "call_id", "state", "updated_at", "id"),
+        sa.Index("ix_applications_state_updated", "state", "updated_at", "id"),
+        sa.Index("ix_applications_organisation_updated", "organisation_id", "updated_at", "id"),
     )
 
     @property

@@ -1,0 +1,7 @@
+"""``python -m bench.pages``: see ``bench.pages``."""
+
+import sys
+
+from bench.pages import main
+
+sys.exit(main())
