@@ -4,7 +4,7 @@ again after that; a new situation raises a new alert."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +14,15 @@ from dcol.finance import agreements as ag
 from dcol.i18n import PARIS
 from dcol.missions import plan
 from dcol.missions.alerts import check_alerts, open_alerts
-from dcol.models import Alert, AlertKind, ApplicationState, AuditEvent, CallKind, OutgoingMail
+from dcol.models import (
+    Alert,
+    AlertKind,
+    ApplicationState,
+    AuditEvent,
+    CallKind,
+    OutgoingMail,
+    utcnow,
+)
 from tests import follow_up_support as fs
 from tests import workflow_support as ws
 from workflows.guards import mission_of
@@ -116,7 +124,8 @@ def test_no_report_alerts_after_the_calls_number_of_weeks(support):
     call.report_every_weeks = 3
     db.session.commit()
     quiet_plan(application)
-    start = date.today()  # signed today, after the planned start: counted from the signature
+    # Signed today (in Paris), after the planned start: counted from the signature.
+    start = utcnow().astimezone(PARIS).date()
     assert tick(on(start + timedelta(weeks=3) - timedelta(days=1))) == 0
     assert tick(on(start + timedelta(weeks=3))) == 1
     assert open_alerts(application)[0].kind is AlertKind.NO_REPORT

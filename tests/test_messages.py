@@ -459,3 +459,22 @@ def test_work_queues_show_unread_messages_with_a_link_to_the_thread(app, world):
 
     member.get(thread_url(application))
     assert "non lu" not in member.get("/").get_data(as_text=True)
+
+
+def test_a_nul_character_is_refused_in_french_on_the_page_and_the_api(app, world):
+    """PostgreSQL text cannot hold U+0000: it is refused before any service, never a 500."""
+    from dcol.accounts.services import create_api_token
+
+    cast, application = world
+    member = client_for(app, cast.member)
+    response = post(member, application, "Bonjour\x00")
+    assert response.status_code == 422
+    assert "caractère nul" in response.get_data(as_text=True)
+    token = create_api_token(cast.member, "tests")
+    db.session.commit()
+    api = app.test_client().post(
+        f"/api/v1/applications/{application.id}/messages",
+        data={"body": "Bonjour\x00"}, content_type="multipart/form-data",
+        headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 422 and "caractère nul" in api.json["detail"]
+    assert count_messages() == 0
