@@ -106,16 +106,6 @@ def init_app(app) -> None:
             )
         return response
 
-    @app.before_request
-    def refuse_nul_characters():
-        """No field accepts U+0000: PostgreSQL's text cannot hold it (SQLite would), so such
-        input is refused everywhere, with a message, before any service or database sees it."""
-        if _holds_nul(request):
-            db.session.rollback()
-            return render_error(422, _("Un champ contient un caractère nul (U+0000), qui n'est "
-                                       "accepté nulle part : retirez-le et réessayez."))
-        return None
-
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(
@@ -142,26 +132,6 @@ def init_app(app) -> None:
         app.logger.exception("Unhandled error")
         db.session.rollback()
         return render_error(500)
-
-
-def _holds_nul(req) -> bool:
-    def walk(value) -> bool:
-        if isinstance(value, str):
-            return "\x00" in value
-        if isinstance(value, dict):
-            return any(walk(key) or walk(item) for key, item in value.items())
-        if isinstance(value, list):
-            return any(walk(item) for item in value)
-        return False
-
-    if any(walk(key) or walk(values) for key, values in req.args.lists()):
-        return True
-    if req.method in {"GET", "HEAD", "OPTIONS"}:
-        return False
-    if req.is_json:
-        return walk(req.get_json(silent=True))
-    return (any(walk(key) or walk(values) for key, values in req.form.lists())
-            or any(walk(upload.filename or "") for upload in req.files.values()))
 
 
 def wants_json() -> bool:

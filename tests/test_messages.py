@@ -462,19 +462,20 @@ def test_work_queues_show_unread_messages_with_a_link_to_the_thread(app, world):
 
 
 def test_a_nul_character_is_refused_in_french_on_the_page_and_the_api(app, world):
-    """PostgreSQL text cannot hold U+0000: it is refused before any service, never a 500."""
+    """PostgreSQL text cannot hold U+0000: it is refused with the other invalid bodies, never
+    a 500."""
     from dcol.accounts.services import create_api_token
 
     cast, application = world
     member = client_for(app, cast.member)
     response = post(member, application, "Bonjour\x00")
     assert response.status_code == 422
-    assert "caractère nul" in response.get_data(as_text=True)
+    assert "caractères non autorisés" in response.get_data(as_text=True)
     token = create_api_token(cast.member, "tests")
     db.session.commit()
     api = app.test_client().post(
         f"/api/v1/applications/{application.id}/messages",
         data={"body": "Bonjour\x00"}, content_type="multipart/form-data",
         headers={"Authorization": f"Bearer {token}"})
-    assert api.status_code == 422 and "caractère nul" in api.json["detail"]
+    assert api.status_code == 422 and "caractères non autorisés" in str(api.json)
     assert count_messages() == 0

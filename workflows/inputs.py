@@ -96,7 +96,7 @@ def checks_input(guard):
     return guard
 
 
-def _has_unstorable_text(value) -> bool:
+def has_unstorable_text(value) -> bool:
     """NUL characters (PostgreSQL refuses them) or lone surrogates (not UTF-8: the audit hash
     cannot be computed), anywhere in a JSON value. Iterative: a deep value cannot exhaust the
     stack."""
@@ -130,12 +130,12 @@ def _depth(value) -> int:
 def storable_input(ctx: Context) -> list[str]:
     """Every event: only the data the event takes, and text that can be stored."""
     problems = []
-    if _has_unstorable_text(ctx.comment):
+    if has_unstorable_text(ctx.comment):
         problems.append(_("Le commentaire contient des caractères non autorisés."))
     for key, value in ctx.payload.items():
         if key not in ctx.event.inputs:
             problems.append(_("Donnée inattendue pour cette action : « %(key)s ».", key=key))
-        elif _has_unstorable_text(value):
+        elif has_unstorable_text(value):
             problems.append(
                 _("La donnée « %(key)s » contient des caractères non autorisés.", key=key)
             )

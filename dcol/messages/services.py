@@ -27,6 +27,7 @@ from dcol.models import (
 )
 from dcol.permissions import Action, can, is_member_of
 from workflows.engine import InvalidInput, NotVisible
+from workflows.inputs import has_unstorable_text
 from workflows.notifications import manager_users, mission_expert_users, organisation_members
 
 MAX_BODY = 10_000
@@ -64,6 +65,8 @@ def post_message(
     body = (body or "").strip()
     if not body:
         raise MessageRefused(_("Écrivez votre message avant de l'envoyer."))
+    if has_unstorable_text(body):
+        raise MessageRefused(_("Le message contient des caractères non autorisés."))
     if len(body) > MAX_BODY:
         raise MessageRefused(
             _(
