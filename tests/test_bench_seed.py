@@ -106,3 +106,36 @@ def test_permissions_hold_on_the_seeded_data(seeded_app):
 def test_seed_refuses_a_database_that_is_not_empty(seeded_url):
     with pytest.raises(NotEmpty):
         seed(seeded_url, scale=SCALE, seed=3, progress=False)
+
+
+def test_bench_exports_write_a_row_per_dossier(seeded_app, seeded_url):
+    """``bench.exports`` measures the real exports: a row per dossier in the export of every
+    dossier, a row per deposited dossier in the instruction's workbook and one per (dossier,
+    submitted review) in its CSV (behaviour only: no timing, no memory)."""
+    from bench.exports import find_targets, measure
+    from dcol.models import ConflictStatus, ReviewState
+
+    targets = find_targets(seeded_url)
+    assert targets["email"].startswith("manager.")
+    assert targets["dossiers"] == count(Application)
+    for export in ("dossiers.csv", "dossiers.xlsx"):
+        result = measure(seeded_url, export, email=targets["email"])
+        assert (result["status"], result["rows"]) == (200, count(Application))
+        assert result["bytes"] > 0
+    deposited = db.session.scalars(sa.select(Application.id).where(
+        Application.call_id == targets["call_id"], Application.state != ApplicationState.DRAFT,
+        sa.or_(Application.state != ApplicationState.WITHDRAWN,
+               Application.first_submitted_at.is_not(None)))).all()
+    reviews = dict(db.session.execute(
+        sa.select(Review.application_id, sa.func.count())
+        .where(Review.application_id.in_(deposited), Review.state == ReviewState.SUBMITTED,
+               Review.conflict_status != ConflictStatus.CONFLICT)
+        .group_by(Review.application_id)).all())
+    assert deposited and reviews
+    workbook = measure(seeded_url, "instruction.xlsx", email=targets["email"],
+                       call_id=targets["call_id"])
+    assert (workbook["status"], workbook["rows"]) == (200, len(deposited))
+    table = measure(seeded_url, "instruction.csv", email=targets["email"],
+                    call_id=targets["call_id"])
+    assert (table["status"], table["rows"]) == (
+        200, sum(max(reviews.get(dossier, 0), 1) for dossier in deposited))

@@ -191,8 +191,12 @@ def test_missions_in_progress_carry_their_open_alerts(demo):
     open_alerts = defaultdict(list)
     for alert in db.session.scalars(sa.select(Alert).where(Alert.resolved_at.is_(None))):
         open_alerts[alert.application_id].append(alert.kind)
-    rows = figures.missions_in_progress(years_scope())
+    missions = figures.missions_in_progress(years_scope())
+    rows = missions.rows
     assert {row.application_id for row in rows} == running
+    assert missions.running == len(running)
+    assert missions.alerted == len({row.application_id for row in rows if row.alerts}) == len(
+        running & set(open_alerts))
     for row in rows:
         assert sorted(alert.kind for alert in row.alerts) == sorted(open_alerts[row.application_id])
         assert row.organisation == applications[row.application_id].organisation.name
@@ -206,8 +210,28 @@ def test_missions_in_progress_carry_their_open_alerts(demo):
             Alert.application_id == row.application_id)):
         alert.resolved_at = utcnow()
     db.session.flush()
-    again = {r.application_id: r for r in figures.missions_in_progress(years_scope())}
+    again = {r.application_id: r for r in figures.missions_in_progress(years_scope()).rows}
     assert again[row.application_id].alerts == ()
+
+
+def test_the_dashboard_lists_the_first_running_supports_and_links_to_all(
+        demo, client, monkeypatch):
+    """At national scale thousands of supports run at once: the dashboard counts them all, lists
+    the first ones (those with alerts first) and links to the follow-up list."""
+    running = sorted((a for a in all_applications()
+                      if a.state in {S.IN_PROGRESS, S.FINAL_REPORT}), key=lambda a: a.reference)
+    assert len(running) >= 2
+    for alert in db.session.scalars(sa.select(Alert)):  # the demo's own
+        alert.resolved_at = utcnow()
+    raise_alert(running[-1], AlertKind.NO_REPORT)  # the last by reference, first when listed
+    db.session.commit()
+    monkeypatch.setattr(figures, "MISSION_ROWS", 1)
+    login(client, "chargee-dcol@demo.dcol.fr", DEMO_PASSWORD)
+    page = client.get("/pilotage").get_data(as_text=True)
+    assert re.findall(r'<tr data-reference="([^"]+)"', page) == [running[-1].reference]
+    assert (f"{len(running)} accompagnement(s) en cours, dont 1 avec au moins une alerte "
+            "ouverte.") in page
+    assert "Les 1 premiers sont listés" in page and 'href="/missions"' in page
 
 
 def test_the_pages_show_the_seeded_figures(demo, client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from dcol.models import (
 )
 from tests import factories as f
 from tests import workflow_support as ws
+from tests.query_counting import grown_statements, recorded_statements
 from workflows.engine import Forbidden
 
 S = ApplicationState
@@ -349,7 +351,7 @@ def test_each_table_takes_a_fixed_number_of_queries(data):
         listener = lambda *args: statements.append(args[2])  # noqa: E731
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            services.TABLES[table](None)
+            list(services.TABLES[table](None).rows)  # the rows are streamed: read them
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", listener)
         return len(statements)
@@ -364,6 +366,72 @@ def test_each_table_takes_a_fixed_number_of_queries(data):
                 {"CDC": "80.00"})
     db.session.commit()
     assert {table: count(table) for table in services.TABLES} == before
+
+
+def _read(response) -> tuple[int, bytes]:
+    return response.status_code, response.get_data()  # the stream ends in the same context
+
+
+def downloaded_statements(client, path: str) -> tuple[list[str], bytes]:
+    """The statements of one download and its body, run in a context of its own as in
+    production (see ``tests.query_counting.counted_get``), the streamed body read to its end."""
+    db.session.commit()
+    with recorded_statements() as statements:
+        status, body = contextvars.Context().run(lambda: _read(client.get(path)))
+    assert status == 200 and body
+    return statements, body
+
+
+def add_supports(data, count: int) -> None:
+    """``count`` more supports under way, each with its reports, expenses, deliverables, alert
+    and payments (one of them naming a funder of its own)."""
+    for n in range(count):
+        more = f.make_application(data.dcol_call, data.running.organisation, S.IN_PROGRESS,
+                                  title=f"Autre {n}")
+        mission = f.make_mission(more, f.make_expert(f"Expert {n}"))
+        for day in (1, 2):
+            report(mission, data.expert_user, date(2026, day, n % 28 + 1), "1",
+                   [("Taxi", "10.00", True), ("Repas", "20.00", False)])
+        deliverable(mission, "Diagnostic", DeliverableState.VALIDATED)
+        db.session.add(Alert(application_id=more.id, kind=AlertKind.NO_REPORT, key="no_report",
+                             raised_at=utcnow()))
+        payment(more, PaymentKind.EXPERT_ADVANCE, "100.00", "80.00", PaymentStatus.SCHEDULED,
+                {"CDC": "40.00", f"F{n}": "40.00"})
+        payment(more, PaymentKind.EXPERT_BALANCE, "100.00", "80.00", PaymentStatus.HELD,
+                {"AFD": "80.00"}, due="closure")
+    db.session.commit()
+
+
+@pytest.mark.parametrize("fmt", services.FORMATS)
+@pytest.mark.parametrize("table", sorted(services.TABLES))
+def test_the_number_of_queries_does_not_grow_with_the_rows(data, client, monkeypatch, table,
+                                                           fmt):
+    login(client, data.manager)
+    path = f"/exports/{table}.{fmt}"
+    few, _body = downloaded_statements(client, path)
+    add_supports(data, 12)
+    monkeypatch.setattr(services, "BATCH", 5)  # read in several batches: no query per batch
+    many, body = downloaded_statements(client, path)
+    assert len(many) == len(few), grown_statements(few, many)
+    rows = (csv_rows(body) if fmt == "csv" else xlsx_rows(body)[1])
+    assert len(rows) == {"missions": 15, "reports": 27, "payments": 27}[table]
+
+
+def test_downloads_are_streamed(data, client):
+    login(client, data.manager)
+    for table in services.TABLES:
+        response = client.get(f"/exports/{table}.csv")
+        assert response.is_streamed and response.headers["Cache-Control"] == "no-cache"
+        assert response.get_data() == export(data, table, "csv")
+
+
+@pytest.mark.parametrize("table", sorted(services.TABLES))
+def test_the_rows_do_not_depend_on_the_batches(data, monkeypatch, table):
+    add_supports(data, 4)
+    whole = export(data, table, "csv")
+    monkeypatch.setattr(services, "BATCH", 2)
+    assert export(data, table, "csv") == whole
+    assert len(csv_rows(whole)) == {"missions": 7, "reports": 11, "payments": 11}[table]
 
 
 def test_filename():

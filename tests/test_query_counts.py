@@ -258,6 +258,7 @@ PAGES = {
     # The staff dossier list, whole, filtered by call and state, and the collectivité's.
     "dossiers": Page("manager", "/dossiers/"),
     "dossiers-filtered": Page("manager", "/dossiers/?appel={call}&etat=reviewed"),
+    "dossiers-sorted": Page("manager", "/dossiers/?appel={call}&tri=-depot&par_page=25"),
     "dossiers-collectivite": Page("collectivite", "/dossiers/"),
     "dossiers-reviewer": Page("reviewer", "/dossiers/"),
     "dossiers-committee": Page("committee", "/dossiers/"),
@@ -291,6 +292,8 @@ PAGES = {
     "api-dossiers-large": Page("manager", "/applications?per_page=100", api=True),
     "api-dossiers-filtered": Page("manager", "/applications?call_id={call}&state=reviewed",
                                   api=True),
+    "api-dossiers-sorted": Page("manager", "/applications?sort=requested_amount&per_page=10",
+                                api=True),
     "api-dossiers-collectivite": Page("collectivite", "/applications", api=True),
 }
 

@@ -55,6 +55,7 @@ class Targets:
     staff: str
     applicant: str
     expert: str
+    reviewer: str
     call_id: int
     application_id: int
     session_id: int | None
@@ -83,6 +84,7 @@ def find_targets(database_url: str) -> Targets:
         ApplicationState,
         CommitteeDecision,
         Mission,
+        Review,
         Role,
         User,
         UserRole,
@@ -108,6 +110,11 @@ def find_targets(database_url: str) -> Targets:
             .limit(1))
         expert = db.session.scalar(
             sa.select(User).where(User.expert_id == expert_id).order_by(User.id).limit(1))
+        reviewer = db.session.scalar(
+            sa.select(User).where(User.id == sa.select(Review.reviewer_id)
+                                  .group_by(Review.reviewer_id)
+                                  .order_by(sa.func.count().desc(), Review.reviewer_id)
+                                  .limit(1).scalar_subquery()))
         call_id = db.session.scalar(
             sa.select(Application.call_id).group_by(Application.call_id)
             .order_by(sa.func.count().desc(), Application.call_id).limit(1))
@@ -121,7 +128,7 @@ def find_targets(database_url: str) -> Targets:
         session_id = db.session.scalar(
             sa.select(CommitteeDecision.session_id).group_by(CommitteeDecision.session_id)
             .order_by(sa.func.count().desc(), CommitteeDecision.session_id).limit(1))
-        if None in (staff, applicant, expert, call_id, application_id):
+        if None in (staff, applicant, expert, reviewer, call_id, application_id):
             raise SystemExit("the database lacks a manager, an applicant, an expert or a dossier: "
                              "seed it first (python -m bench.seed, or flask seed-demo)")
         token = create_api_token(staff, "bench.pages")
@@ -131,8 +138,9 @@ def find_targets(database_url: str) -> Targets:
                                       ("users", User))}
         db.session.commit()
         return Targets(
-            staff=staff.email, applicant=applicant.email, expert=expert.email, call_id=call_id,
-            application_id=application_id, session_id=session_id,
+            staff=staff.email, applicant=applicant.email, expert=expert.email,
+            reviewer=reviewer.email, call_id=call_id, application_id=application_id,
+            session_id=session_id,
             state=ApplicationState.SUBMITTED.value, token=token, token_id=token_id,
             counts=counts,
         )
@@ -234,7 +242,7 @@ def sign_in(base: str, email: str, passwords=PASSWORDS) -> requests.Session:
 class Page:
     name: str
     path: str
-    who: str  # staff, applicant, expert, api, anonymous
+    who: str  # staff, applicant, expert, reviewer, api, anonymous
 
 
 def key_pages(t: Targets) -> list[Page]:
@@ -245,8 +253,13 @@ def key_pages(t: Targets) -> list[Page]:
              "staff"),
         Page("dossier list, staff, call + state", f"/dossiers/?appel={t.call_id}&etat={t.state}",
              "staff"),
+        Page("dossier list, staff, call, by deposit, 100/page",
+             f"/dossiers/?appel={t.call_id}&tri=-depot&par_page=100", "staff"),
         Page("dossier list, collectivité", "/dossiers/", "applicant"),
         Page("dossier page", f"/dossiers/{t.application_id}", "staff"),
+        Page("reviews of a reviewer (/evaluations)", "/evaluations", "reviewer"),
+        Page("reviews of a reviewer, submitted page 100", "/evaluations?soumises=100",
+             "reviewer"),
         Page("call ranking", f"/appels/{t.call_id}/classement", "staff"),
         Page("committee sessions of the call", f"/appels/{t.call_id}/comites", "staff"),
     ]
@@ -397,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {targets.counts}; call {targets.call_id}, dossier {targets.application_id}, "
           f"committee session {targets.session_id}")
     print(f"as: staff {targets.staff}, collectivité {targets.applicant}, "
-          f"expert {targets.expert}")
+          f"expert {targets.expert}, reviewer {targets.reviewer}")
     server = start_gunicorn(args.database_url, workers=args.workers,
                             worker_class=args.worker_class, threads=args.threads)
     try:
@@ -406,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             "staff": sign_in(server.base, targets.staff),
             "applicant": sign_in(server.base, targets.applicant),
             "expert": sign_in(server.base, targets.expert),
+            "reviewer": sign_in(server.base, targets.reviewer),
             "api": requests.Session(),
         }
         sessions["api"].headers["Authorization"] = f"Bearer {targets.token}"

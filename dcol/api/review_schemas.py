@@ -326,11 +326,23 @@ class RankedSchema(Schema):
 class TrackRankingSchema(Schema):
     track_id = fields.Int(allow_none=True)
     track_name = fields.Str()
-    ranked = fields.List(fields.Nested(RankedSchema))
+    total = fields.Int(metadata={"description": "Les dossiers classés du volet."})
+    page = fields.Int(metadata={"description": "La page donnée (la dernière quand ``page`` "
+                                               "va au-delà)."})
+    ranked = fields.List(fields.Nested(RankedSchema), metadata={
+        "description": "Cette page du classement du volet ; le rang est celui du volet entier."})
+
+
+class RankingQuerySchema(StrictSchema):
+    track_id = fields.Int(validate=ID, metadata={"description": "Un seul volet."})
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000), metadata={
+        "description": "La page de chaque volet."})
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
 
 
 class RankingSchema(Schema):
     tie_breaks = fields.List(fields.Nested(TieBreakSchema))
+    per_page = fields.Int()
     tracks = fields.List(fields.Nested(TrackRankingSchema))
 
 
@@ -398,7 +410,30 @@ class ReviewerTaskSchema(Schema):
     submitted_at = fields.AwareDateTime(allow_none=True)
 
 
+ASSIGNMENT_GROUPS = ("to_declare", "to_write", "waiting", "submitted")
+
+
+class ReviewerAssignmentsQuerySchema(StrictSchema):
+    group = fields.Str(validate=validate.OneOf(ASSIGNMENT_GROUPS), metadata={
+        "description": "Un seul groupe (les autres listes sont alors vides)."})
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000), metadata={
+        "description": "La page de chaque groupe (la dernière quand elle va au-delà)."})
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class AssignmentCountsSchema(Schema):
+    to_declare = fields.Int()
+    to_write = fields.Int()
+    waiting = fields.Int()
+    submitted = fields.Int()
+
+
 class ReviewerAssignmentsSchema(Schema):
+    counts = fields.Nested(AssignmentCountsSchema, metadata={
+        "description": "Le nombre d'affectations de chaque groupe."})
+    per_page = fields.Int()
+    pages = fields.Nested(AssignmentCountsSchema, metadata={
+        "description": "La page donnée de chaque groupe."})
     to_declare = fields.List(fields.Nested(ReviewerTaskSchema), metadata={
         "description": "Déclaration sur les conflits d'intérêts attendue."})
     to_write = fields.List(fields.Nested(ReviewerTaskSchema), metadata={

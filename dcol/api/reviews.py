@@ -26,8 +26,10 @@ from dcol.api.review_schemas import (
     GridInSchema,
     GridSchema,
     OwnReviewSchema,
+    RankingQuerySchema,
     RankingSchema,
     ReopenSchema,
+    ReviewerAssignmentsQuerySchema,
     ReviewerAssignmentsSchema,
     ReviewerRequestSchema,
     ReviewInSchema,
@@ -38,6 +40,7 @@ from dcol.models import Application, Call, ConflictStatus, Criterion, Review, Ro
 from dcol.permissions import Action, can
 from dcol.reviews import grid as grids
 from dcol.reviews import services
+from dcol.reviews.paging import slice_of
 from workflows import engine
 
 
@@ -132,12 +135,18 @@ def dump_reviews(application: Application) -> dict:
     shows_names = services.shows_reviewer_names(g.api_user, application)
     may_manage = can(g.api_user, Action.APP_MANAGE, application)
     consensus = services.consensus_of(application)
+    submitted = services.submitted_reviews(application)
+    scores: dict[int, list] = {}
+    for review in sorted(submitted, key=lambda review: review.id):
+        for row in review.scores:
+            if row.score is not None:
+                scores.setdefault(row.criterion_id, []).append(row.score)
     return {
         "application": dossier_ref(application),
         "aggregate": {
             "review_count": aggregate.review_count,
             "criteria": [
-                {"criterion": criteria[result.criterion.id], "scores": list(result.scores),
+                {"criterion": criteria[result.criterion.id], "scores": scores.get(result.criterion.id, []),
                  "mean": result.mean_shown, "spread": result.spread,
                  "is_divergent": result.is_divergent,
                  "is_below_threshold": result.is_below_threshold}
@@ -164,7 +173,7 @@ def dump_reviews(application: Application) -> dict:
              "scores": [{"criterion_id": s.criterion_id, "score": s.score, "comment": s.comment}
                         for s in sorted(review.scores, key=lambda s: (
                             criteria[s.criterion_id].position, s.criterion_id))]}
-            for index, review in enumerate(services.submitted_reviews(application), start=1)
+            for index, review in enumerate(submitted, start=1)
         ],
         "assignments": [assignment_row(review) for review in services.active_reviews(application)]
         if may_manage else [],
@@ -448,39 +457,45 @@ class CallReviewerAssignments(MethodView):
         return {**dump_board(call), "created": [assignment_row(review) for review in created]}
 
 
+def ranked_row(entry) -> dict:
+    aggregate = entry.candidate.aggregate
+    return {"rank": entry.rank, "application_id": entry.candidate.application_id,
+            "reference": entry.candidate.reference, "is_tied": entry.is_tied,
+            "tie_broken_by": entry.tie_broken_by, "score": aggregate.score,
+            "consensus": aggregate.consensus, "final_score": aggregate.final_score,
+            "requested_amount": entry.candidate.requested_amount,
+            "estimated_cofinancing": entry.candidate.estimated_cofinancing,
+            "is_flagged": aggregate.is_flagged,
+            "is_below_overall_threshold": aggregate.is_below_overall_threshold,
+            "below_threshold": [r.criterion.id for r in aggregate.below_threshold],
+            "divergent": [r.criterion.id for r in aggregate.divergent]}
+
+
 @blp.route("/calls/<int:call_id>/ranking")
 class CallRanking(MethodView):
+    @blp.arguments(RankingQuerySchema, location="query")
     @blp.response(200, RankingSchema)
-    @alt(401, 404)
-    def get(self, call_id: int):
+    @alt(401, 404, 422)
+    def get(self, args, call_id: int):
         """Le classement des dossiers instruits, par volet, selon la note finale puis les
-        critères de départage de l'appel (personnel de CUF et comité)."""
+        critères de départage de l'appel (personnel de CUF et comité) : une page de chaque
+        volet (``page``, ``per_page``), le rang restant celui du volet entier."""
         call = load_call(call_id, Action.CALL_VIEW_RANKING)
         if call is None:
             return not_found()
         labels = dict(grids.tie_break_choices(call))
+        tracks = []
+        for track in services.ranking(call):
+            if "track_id" in args and track.track_id != args["track_id"]:
+                continue
+            page = slice_of(track.ranked, args["page"], args["per_page"])
+            tracks.append({"track_id": track.track_id, "track_name": track.track_name,
+                           "total": page.total, "page": page.page,
+                           "ranked": [ranked_row(entry) for entry in page.items]})
         return {
             "tie_breaks": [{"name": name, "label": labels.get(name, name)}
                            for name in call.tie_breaks or []],
-            "tracks": [
-                {"track_id": track.track_id, "track_name": track.track_name, "ranked": [
-                    {"rank": entry.rank, "application_id": entry.candidate.application_id,
-                     "reference": entry.candidate.reference, "is_tied": entry.is_tied,
-                     "tie_broken_by": entry.tie_broken_by,
-                     "score": entry.candidate.aggregate.score,
-                     "consensus": entry.candidate.aggregate.consensus,
-                     "final_score": entry.candidate.aggregate.final_score,
-                     "requested_amount": entry.candidate.requested_amount,
-                     "estimated_cofinancing": entry.candidate.estimated_cofinancing,
-                     "is_flagged": entry.candidate.aggregate.is_flagged,
-                     "is_below_overall_threshold":
-                         entry.candidate.aggregate.is_below_overall_threshold,
-                     "below_threshold": [r.criterion.id
-                                         for r in entry.candidate.aggregate.below_threshold],
-                     "divergent": [r.criterion.id for r in entry.candidate.aggregate.divergent]}
-                    for entry in track.ranked]}
-                for track in services.ranking(call)
-            ],
+            "per_page": args["per_page"], "tracks": tracks,
         }
 
 
@@ -534,16 +549,29 @@ class CallEligibilityChecklist(MethodView):
 # --- the reviewer's assignments ---------------------------------------------------------------
 
 
+API_GROUPS = {
+    "to_declare": services.AssignmentGroup.TO_DECLARE,
+    "to_write": services.AssignmentGroup.TO_WRITE,
+    "waiting": services.AssignmentGroup.WAITING,
+    "submitted": services.AssignmentGroup.SUBMITTED,
+}
+
+
 @blp.route("/reviews")
 class Reviews(MethodView):
+    @blp.arguments(ReviewerAssignmentsQuerySchema, location="query")
     @blp.response(200, ReviewerAssignmentsSchema)
-    @alt(401, 404)
-    def get(self):
+    @alt(401, 404, 422)
+    def get(self, args):
         """Ses affectations d'instructeur : déclarations à faire, évaluations à rédiger,
-        instructions pas encore ouvertes, évaluations soumises."""
+        instructions pas encore ouvertes, évaluations soumises ; le nombre de chacune et une
+        page de chaque groupe (ou d'un seul, ``group``), les dernières confiées d'abord."""
         if Role.REVIEWER not in g.api_user.roles:
             return not_found()
-        groups = services.assignments_of(g.api_user)
+        chosen = (API_GROUPS[args["group"]],) if "group" in args else tuple(API_GROUPS.values())
+        assignments = services.assignments_of(
+            g.api_user, {group: args["page"] for group in chosen}, per_page=args["per_page"],
+            groups=chosen)
 
         def tasks(reviews: list[Review]) -> list[dict]:
             return [{"id": review.id,
@@ -552,5 +580,9 @@ class Reviews(MethodView):
                      "assigned_at": review.assigned_at, "submitted_at": review.submitted_at}
                     for review in reviews]
 
-        return {"to_declare": tasks(groups.to_declare), "to_write": tasks(groups.to_write),
-                "waiting": tasks(groups.waiting), "submitted": tasks(groups.submitted)}
+        return {
+            "counts": {name: assignments.counts[group] for name, group in API_GROUPS.items()},
+            "pages": {name: assignments.pages[group].page for name, group in API_GROUPS.items()},
+            "per_page": args["per_page"],
+            **{name: tasks(assignments.pages[group].items) for name, group in API_GROUPS.items()},
+        }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from dcol.applications.services import DEFAULT_SORT, SORTS
 from dcol.models import ApplicationState, BudgetLineKind, CallKind
 from dcol.models.base import N_
 
@@ -100,6 +101,12 @@ class ApplicationQuerySchema(Schema):
     call_id = fields.Int(validate=validate.Range(min=1, max=2**31 - 1))
     state = fields.Enum(ApplicationState, by_value=True)
     organisation_id = fields.Int(validate=validate.Range(min=1, max=2**31 - 1))
+    sort = fields.Str(load_default=DEFAULT_SORT, validate=validate.OneOf(SORTS), metadata={
+        "description": "L'ordre : une colonne, précédée de « - » pour l'ordre décroissant "
+                       "(`-submitted_at` : les derniers déposés d'abord). Les dossiers jamais "
+                       "déposés viennent toujours en dernier ; un dossier sans montant compte "
+                       "pour le plus petit. À égalité, l'identifiant, dans le même sens.",
+        "example": "-submitted_at"})
     page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
 

@@ -106,10 +106,11 @@ class Applications(MethodView):
     @blp.response(200, ApplicationPageSchema)
     @alt(401, 422)
     def get(self, args):
-        """Les dossiers visibles, filtrés et paginés (les plus récents d'abord)."""
+        """Les dossiers visibles, filtrés, triés (par défaut les derniers mis à jour d'abord) et
+        paginés."""
         query = visible_applications_query(
             g.api_user, call_id=args.get("call_id"), state=args.get("state"),
-            organisation_id=args.get("organisation_id"),
+            organisation_id=args.get("organisation_id"), sort=args["sort"],
         ).options(joinedload(Application.organisation))
         page = db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False)
         items = [

@@ -2,9 +2,9 @@
 
 One row per dossier visible to the user (``visible_applications``: every dossier for managers and
 admins, those of their reviews or committee sessions for the others), filtered like the dossier
-list (call, state) and in its order (last updated first): reference, title, organisation and its
-kind, call, track, state, the dates of creation, first deposit, last deposit and last update, and
-the amounts (estimated cost, requested amount, estimated cofinancing).
+list (call, state) and in its order (``sort``, last updated first by default): reference, title,
+organisation and its kind, call, track, state, the dates of creation, first deposit, last deposit
+and last update, and the amounts (estimated cost, requested amount, estimated cofinancing).
 
 The rows come from one streamed query of plain columns (``yield_per``, a server-side cursor on
 PostgreSQL): no ORM object is built and the memory stays that of a batch whatever the number of
@@ -22,7 +22,7 @@ from typing import IO
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from dcol.applications.services import visible_applications_query
+from dcol.applications.services import DEFAULT_SORT, visible_applications_query
 from dcol.exports.tables import EURO_FORMAT, MOMENT_FORMAT, Column, Table, csv_chunks
 from dcol.exports.tables import xlsx_file as write_xlsx
 from dcol.extensions import db
@@ -49,11 +49,12 @@ def columns() -> list[Column]:
     ]
 
 
-def rows(user: User, *, call_id: int | None = None,
-         state: ApplicationState | None = None) -> Iterator[list]:
-    """The rows of the dossiers ``user`` sees, read from one streamed query."""
+def rows(user: User, *, call_id: int | None = None, state: ApplicationState | None = None,
+         sort: str = DEFAULT_SORT) -> Iterator[list]:
+    """The rows of the dossiers ``user`` sees, in the order ``sort`` (see
+    ``visible_applications_query``), read from one streamed query."""
     query = (
-        visible_applications_query(user, call_id=call_id, state=state)
+        visible_applications_query(user, call_id=call_id, state=state, sort=sort)
         .with_only_columns(
             Application.reference, Application.title, Organisation.name, Organisation.kind,
             Call.title, Track.name, Application.state, Application.created_at,
@@ -81,28 +82,29 @@ def _check(user: User) -> None:
         raise Forbidden(_("Seule l'équipe de CUF exporte la liste des dossiers."))
 
 
-def stream_csv(user: User, *, call_id: int | None = None,
-               state: ApplicationState | None = None) -> Iterator[bytes]:
+def stream_csv(user: User, *, call_id: int | None = None, state: ApplicationState | None = None,
+               sort: str = DEFAULT_SORT) -> Iterator[bytes]:
     """The dossiers ``user`` sees as a CSV for French Excel, in encoded chunks produced as they
     are sent. Raises ``Forbidden`` at once (before the first chunk) for anyone but CUF's staff."""
     _check(user)
-    return _csv(user, call_id, state)
+    return _csv(user, call_id, state, sort)
 
 
-def _csv(user: User, call_id: int | None, state: ApplicationState | None) -> Iterator[bytes]:
+def _csv(user: User, call_id: int | None, state: ApplicationState | None,
+         sort: str) -> Iterator[bytes]:
     with force_locale(user.locale or "fr"):
-        yield from csv_chunks(columns(), rows(user, call_id=call_id, state=state))
+        yield from csv_chunks(columns(), rows(user, call_id=call_id, state=state, sort=sort))
 
 
-def xlsx_file(user: User, *, call_id: int | None = None,
-              state: ApplicationState | None = None) -> IO[bytes]:
+def xlsx_file(user: User, *, call_id: int | None = None, state: ApplicationState | None = None,
+              sort: str = DEFAULT_SORT) -> IO[bytes]:
     """The dossiers ``user`` sees as a workbook (one sheet, Dossiers) in a temporary file at its
     start, written in constant memory; the caller closes it. Raises ``Forbidden`` for anyone but
     CUF's staff."""
     _check(user)
     with force_locale(user.locale or "fr"):
         return write_xlsx([Table(_("Dossiers"), columns(),
-                                 rows(user, call_id=call_id, state=state))])
+                                 rows(user, call_id=call_id, state=state, sort=sort))])
 
 
 def filename(fmt: str, today: date | None = None) -> str:

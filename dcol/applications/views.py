@@ -15,8 +15,11 @@ from dcol.applications.editors import add_editor, check_may_manage, editors_of, 
 from dcol.applications.exports import may_export_dossiers
 from dcol.applications.followup import changes_asked, next_step, submission_changes
 from dcol.applications.services import (
+    DEFAULT_SORT,
     ValidationFailed,
     replace_budget,
+    sort_from_parameter,
+    sort_parameter,
     update_application,
     visible_applications_query,
 )
@@ -37,6 +40,9 @@ from workflows import engine
 from workflows.dossier import EVENTS_BY_NAME
 
 bp = Blueprint("applications", __name__, url_prefix="/dossiers")
+PAGE_SIZES = (25, 50, 100)  # the dossier list's ``par_page``
+DEFAULT_PAGE_SIZE = 50
+
 
 @bp.get("/")
 @login_required
@@ -47,16 +53,27 @@ def index():
         state_filter = ApplicationState(state) if state else None
     except ValueError:
         state_filter = None
-    query = visible_applications_query(current_user, call_id=call_id, state=state_filter).options(
-        joinedload(Application.organisation), joinedload(Application.call)
-    )
-    page = db.paginate(query, per_page=50)
+    sort = sort_from_parameter(request.args.get("tri"))
+    per_page = request.args.get("par_page", type=int)
+    if per_page not in PAGE_SIZES:
+        per_page = DEFAULT_PAGE_SIZE
+    query = visible_applications_query(
+        current_user, call_id=call_id, state=state_filter, sort=sort,
+    ).options(joinedload(Application.organisation), joinedload(Application.call))
+    page = db.paginate(query, per_page=per_page)
     calls = db.session.scalars(
         sa.select(Call).where(visible_calls(current_user)).order_by(Call.opens_at.desc())
     ).all()
+    # What every link of the list keeps (sort headers, pager, export); defaults left out.
+    filters = {
+        "appel": call_id, "etat": state_filter.value if state_filter else None,
+        "tri": sort_parameter(sort) if sort != DEFAULT_SORT else None,
+        "par_page": per_page if per_page != DEFAULT_PAGE_SIZE else None,
+    }
     return render_template(
         "applications/index.html", page=page, calls=calls, states=list(ApplicationState),
-        call_id=call_id, state=state_filter, may_export=may_export_dossiers(current_user),
+        call_id=call_id, state=state_filter, sort_name=sort_parameter(sort), per_page=per_page,
+        page_sizes=PAGE_SIZES, filters=filters, may_export=may_export_dossiers(current_user),
     )
 
 
@@ -306,7 +323,8 @@ def export(fmt: str):
     state = request.args.get("etat")
     filters = {"call_id": request.args.get("appel", type=int),
                "state": ApplicationState(state) if state in ApplicationState._value2member_map_
-               else None}
+               else None,
+               "sort": sort_from_parameter(request.args.get("tri"))}
     if fmt == "xlsx":
         return xlsx_response(exports.xlsx_file(current_user, **filters), exports.filename(fmt))
     return csv_response(exports.stream_csv(current_user, **filters), exports.filename(fmt))

@@ -38,6 +38,7 @@ from dcol.models import (
     User,
 )
 from dcol.models.base import N_
+from dcol.reviews.paging import Slice, slice_of
 from dcol.reviews.scoring import Aggregate
 from dcol.reviews.services import ranking
 
@@ -69,10 +70,15 @@ class AgendaItem:
 @dataclass
 class Agenda:
     session: CommitteeSession
-    items: list[AgendaItem] = field(default_factory=list)
+    page: Slice = field(default_factory=lambda: Slice([], 1, 1, 0))  # of AgendaItem
     envelope: Decimal | None = None
     engaged_before: Decimal = Decimal("0")  # the call's dossiers selected outside this agenda
     selected_total: Decimal = Decimal("0")  # selected on this agenda (and not withdrawn)
+
+    @property
+    def items(self) -> list[AgendaItem]:
+        """The lines of the page asked for (every line when the agenda was not paginated)."""
+        return self.page.items
 
     @property
     def remaining(self) -> Decimal | None:
@@ -82,42 +88,64 @@ class Agenda:
         return self.envelope - self.engaged_before - self.selected_total
 
 
-def agenda(session: CommitteeSession) -> Agenda:
+def agenda(session: CommitteeSession, page: int = 1, per_page: int | None = None) -> Agenda:
     """The session's agenda in ranking order per track, with the running total against the
-    envelope and the promotion proposals (a fixed number of queries)."""
-    decisions = {d.application_id: d for d in db.session.scalars(
-        sa.select(CommitteeDecision).where(CommitteeDecision.session_id == session.id)
-        .order_by(CommitteeDecision.decided_at, CommitteeDecision.id))}  # the latest wins
+    envelope and the promotion proposals (a fixed number of queries). Ranks, running totals
+    and the agenda's totals cover every line; the lines themselves (dossier, collectivité,
+    decision) are loaded for page ``page`` of ``per_page`` only (every line without
+    ``per_page``)."""
+    call = session.call
     is_closed = session.state is SessionState.CLOSED
-    tracks = ranking(session.call, frozenset(UNDECIDED | DECIDED_STATES))
-    ids = [entry.candidate.application_id for track in tracks for entry in track.ranked]
+    states = frozenset(UNDECIDED | DECIDED_STATES)
+    decided = sa.select(CommitteeDecision.application_id).where(
+        CommitteeDecision.session_id == session.id)
+    shown = Application.id.in_(decided)
+    if not is_closed:
+        shown = sa.or_(shown, Application.state.in_(UNDECIDED))
+    on_agenda = sa.select(Application.id).where(
+        Application.call_id == call.id, Application.state.in_(states), shown)
+    result = Agenda(session, envelope=envelope_total(call.id),
+                    engaged_before=engaged_cofinancing(call.id, excluding=on_agenda))
+    listed = {row.id: row.state for row in db.session.execute(
+        sa.select(Application.id, Application.state).where(
+            Application.id.in_(on_agenda.scalar_subquery())))}
+    tracks = ranking(call, states)
+    proposals = set(promotion_proposals(call)) if not is_closed else set()
+    running = result.engaged_before
+    lines = []
+    for track in tracks:
+        for entry in track.ranked:
+            state = listed.get(entry.candidate.application_id)
+            if state is None:
+                continue
+            amount = entry.candidate.estimated_cofinancing or Decimal("0")
+            if state in UNDECIDED or state in ENVELOPE_STATES:
+                running += amount  # what the envelope needs if it is (or stays) selected
+            if state in ENVELOPE_STATES:
+                result.selected_total += amount
+            lines.append((entry, track.track_name, running))
+    shown_lines = slice_of(lines, page, per_page or max(1, len(lines)))
+    ids = [entry.candidate.application_id for entry, _name, _total in shown_lines.items]
     applications = {a.id: a for a in db.session.scalars(
         sa.select(Application).options(joinedload(Application.organisation),
                                        joinedload(Application.track))
         .where(Application.id.in_(ids)))} if ids else {}
-    on_agenda = [i for i in ids if i in decisions
-                 or (not is_closed and applications[i].state in UNDECIDED)]
-    result = Agenda(session, envelope=envelope_total(session.call_id),
-                    engaged_before=engaged_cofinancing(session.call_id, excluding=on_agenda))
-    proposals = set(promotion_proposals(session.call)) if not is_closed else set()
-    running = result.engaged_before
-    for track in tracks:
-        for entry in track.ranked:
-            application = applications[entry.candidate.application_id]
-            if application.id not in on_agenda:
-                continue
-            amount = application.estimated_cofinancing or Decimal("0")
-            if application.state in UNDECIDED or application.state in ENVELOPE_STATES:
-                running += amount  # what the envelope needs if it is (or stays) selected
-            if application.state in ENVELOPE_STATES:
-                result.selected_total += amount
-            result.items.append(AgendaItem(
-                application=application, track_name=track.track_name, rank=entry.rank,
-                is_tied=entry.is_tied, aggregate=entry.candidate.aggregate,
-                decision=decisions.get(application.id), running_total=running,
-                exceeds_envelope=result.envelope is not None and running > result.envelope,
-                is_promotion_proposal=application.id in proposals,
-            ))
+    decisions = {d.application_id: d for d in db.session.scalars(
+        sa.select(CommitteeDecision).where(CommitteeDecision.session_id == session.id,
+                                           CommitteeDecision.application_id.in_(ids))
+        .order_by(CommitteeDecision.decided_at, CommitteeDecision.id))} if ids else {}
+    result.page = Slice([
+        AgendaItem(
+            application=applications[entry.candidate.application_id],
+            track_name=track_name, rank=entry.rank, is_tied=entry.is_tied,
+            aggregate=entry.candidate.aggregate,
+            decision=decisions.get(entry.candidate.application_id),  # the latest wins
+            running_total=running_total,
+            exceeds_envelope=result.envelope is not None and running_total > result.envelope,
+            is_promotion_proposal=entry.candidate.application_id in proposals,
+        )
+        for entry, track_name, running_total in shown_lines.items
+    ], shown_lines.page, shown_lines.per_page, shown_lines.total)
     return result
 
 

@@ -17,6 +17,7 @@ from dcol.extensions import db
 from dcol.i18n import PARIS
 from dcol.models import Application, Call, CommitteeSession, Decision
 from dcol.permissions import Action, can, has_quorum, load_or_404, present_count
+from dcol.reviews.paging import page_number
 from forms.base import FlaskForm
 from workflows.engine import WorkflowError
 
@@ -97,10 +98,16 @@ def create(call_id: int):
 # --- a session --------------------------------------------------------------------------------
 
 
+AGENDA_PER_PAGE = 100
+
+
 def _render_session(session, *, problems=(), errors=None, values=None, status=200):
+    """The session's page; its agenda a page at a time (``?page=``), running totals and ranks
+    computed over the whole agenda."""
+    agenda = agendas.agenda(session, page_number(request.args, "page"), AGENDA_PER_PAGE)
     return render_template(
         "committee/session.html", session=session, call=session.call, form=PostForm(),
-        agenda=agendas.agenda(session), decisions=list(Decision),
+        agenda=agenda, decisions=list(Decision),
         may_manage=can(current_user, Action.CALL_MANAGE, session.call),
         may_decide=can(current_user, Action.SESSION_DECIDE, session),
         quorum_reached=has_quorum(session), present_count=present_count(session),

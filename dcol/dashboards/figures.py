@@ -16,12 +16,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from statistics import median
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from dcol.dashboards.scope import Scope, deposited, in_scope, json_elements
+from dcol.dashboards.scope import Scope, deposited, in_scope
 from dcol.extensions import db
 from dcol.finance.envelopes import EnvelopeLine
 from dcol.finance.envelopes import calls_envelopes as envelope_lines
@@ -39,11 +38,12 @@ from dcol.models import (
     OrganisationKind,
     Track,
 )
+from dcol.sql import json_elements
 from workflows.dossier import FINAL, STATES
 
 S = ApplicationState
 ZERO = Decimal("0.00")
-DAY_SECONDS = Decimal(86400)
+DAY_MS = Decimal(86_400_000)
 TENTH = Decimal("0.1")
 
 # The stages of the funnel: how many dossiers ever reached each (from the audit trail).
@@ -225,42 +225,72 @@ class StageDuration:
 
 def stage_durations(scope: Scope) -> tuple[StageDuration, ...]:
     """How long dossiers stayed in each state before leaving it, from consecutive transitions
-    of the audit trail (one query). A stay still running is not counted (``ongoing`` says how
-    many there are). States with neither stays nor dossiers in them are left out."""
-    rows = db.session.execute(
-        sa.select(AuditEvent.application_id, AuditEvent.to_state, AuditEvent.occurred_at)
+    of the audit trail, computed by the database (one query). A stay still running is not
+    counted (``ongoing`` says how many there are). States with neither stays nor dossiers in
+    them are left out."""
+    by_dossier = {"partition_by": AuditEvent.application_id, "order_by": AuditEvent.sequence}
+    events = (
+        sa.select(AuditEvent.application_id, AuditEvent.sequence, AuditEvent.to_state,
+                  AuditEvent.occurred_at,
+                  sa.func.lag(AuditEvent.to_state).over(**by_dossier).label("previous"))
         .join(Application, Application.id == AuditEvent.application_id)
         .where(in_scope(scope), AuditEvent.to_state.is_not(None))
-        .order_by(AuditEvent.application_id, AuditEvent.sequence)
-    ).all()
-    stays: dict[str, list[Decimal]] = defaultdict(list)
-    current: dict[int, str] = {}
-    entered: dict[int, datetime] = {}
-    for application_id, to_state, occurred_at in rows:
-        state = current.get(application_id)
-        if state == to_state:  # not a change of state
-            continue
-        if state is not None:
-            seconds = Decimal(str((occurred_at - entered[application_id]).total_seconds()))
-            stays[state].append(seconds / DAY_SECONDS)
-        current[application_id], entered[application_id] = to_state, occurred_at
-    ongoing: dict[str, int] = defaultdict(int)
-    for state in current.values():
-        ongoing[state] += 1
+        .subquery()
+    )
+    # The changes of state only (an event may keep the state), each with when the next began.
+    changes = (
+        sa.select(events.c.to_state.label("state"), events.c.occurred_at.label("entered"),
+                  sa.func.lead(events.c.occurred_at).over(
+                      partition_by=events.c.application_id, order_by=events.c.sequence
+                  ).label("left"))
+        .where(sa.or_(events.c.previous.is_(None), events.c.previous != events.c.to_state))
+        .subquery()
+    )
+    # Completed stays ranked by length (for the median), the running ones apart.
+    running = changes.c.left.is_(None)
+    part = {"partition_by": (changes.c.state, running)}
+    ms = _milliseconds(changes.c.entered, changes.c.left)
+    ranked = sa.select(
+        changes.c.state, running.label("running"), ms.label("ms"),
+        sa.func.row_number().over(**part, order_by=ms).label("rank"),
+        sa.func.count().over(**part).label("n"),
+    ).subquery()
+    middle = sa.and_(sa.not_(ranked.c.running),
+                     ranked.c.rank.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))
+    completed, ongoing = {}, {}
+    for state, count, still, total, middles, middle_count in db.session.execute(
+            sa.select(ranked.c.state,
+                      sa.func.sum(sa.case((ranked.c.running, 0), else_=1)),
+                      sa.func.sum(sa.case((ranked.c.running, 1), else_=0)),
+                      sa.func.sum(ranked.c.ms),
+                      sa.func.sum(sa.case((middle, ranked.c.ms), else_=0)),
+                      sa.func.sum(sa.case((middle, 1), else_=0)))
+            .group_by(ranked.c.state)):
+        completed[state] = (int(count), int(total or 0), int(middles), int(middle_count))
+        ongoing[state] = int(still)
     result = []
     for state in STATES:
         if state in FINAL:
             continue
-        days = stays.get(state.value, [])
-        if not days and not ongoing.get(state.value):
+        count, total, middles, middle_count = completed.get(state.value, (0, 0, 0, 0))
+        if not count and not ongoing.get(state.value):
             continue
         result.append(StageDuration(
-            state, state.label, len(days),
-            _tenth(median(days)) if days else None,
-            _tenth(sum(days) / len(days)) if days else None,
+            state, state.label, count,
+            _tenth(Decimal(middles) / middle_count / DAY_MS) if count else None,
+            _tenth(Decimal(total) / count / DAY_MS) if count else None,
             ongoing.get(state.value, 0),
         ))
     return tuple(result)
+
+
+def _milliseconds(start, end):
+    """The whole milliseconds from ``start`` to ``end``, two timestamps (UTC)."""
+    if db.engine.dialect.name == "postgresql":
+        seconds = sa.extract("epoch", end - start)
+    else:
+        seconds = (sa.func.julianday(end) - sa.func.julianday(start)) * 86400
+    return sa.cast(sa.func.round(seconds * 1000), sa.BigInteger)
 
 
 def _tenth(value: Decimal) -> Decimal:
@@ -290,9 +320,26 @@ class MissionRow:
     alerts: tuple[OpenAlert, ...]
 
 
-def missions_in_progress(scope: Scope) -> tuple[MissionRow, ...]:
-    """Supports running (in progress or final report) with their open alerts (two queries),
-    those with alerts first, then by reference."""
+@dataclass(frozen=True)
+class Missions:
+    running: int  # supports in progress or in final report
+    alerted: int  # of which with at least one open alert
+    rows: tuple[MissionRow, ...]  # the first MISSION_ROWS: those with alerts first
+
+
+# The dashboard lists this many running supports; the follow-up list (``/missions``) has them all.
+MISSION_ROWS = 50
+
+
+def missions_in_progress(scope: Scope) -> Missions:
+    """Supports running (in progress or final report) with their open alerts (three queries):
+    how many, then the first ``MISSION_ROWS``, those with alerts first, then by reference."""
+    running = sa.and_(in_scope(scope), Application.state.in_(MISSION_STATES))
+    alerted = (sa.select(Alert.id).where(Alert.application_id == Application.id,
+                                         Alert.resolved_at.is_(None)).exists())
+    count, with_alerts = db.session.execute(
+        sa.select(sa.func.count(Application.id), sa.func.sum(sa.case((alerted, 1), else_=0)))
+        .where(running)).one()
     rows = db.session.execute(
         sa.select(Application.id, Application.reference, Application.title, Application.state,
                   Call.code, Organisation.name, Expert.name)
@@ -300,7 +347,9 @@ def missions_in_progress(scope: Scope) -> tuple[MissionRow, ...]:
         .join(Organisation, Organisation.id == Application.organisation_id)
         .outerjoin(Mission, Mission.application_id == Application.id)
         .outerjoin(Expert, Expert.id == Mission.expert_id)
-        .where(in_scope(scope), Application.state.in_(MISSION_STATES))
+        .where(running)
+        .order_by(sa.case((alerted, 0), else_=1), Application.reference)
+        .limit(MISSION_ROWS)
     ).all()
     alerts: dict[int, list[OpenAlert]] = defaultdict(list)
     if rows:
@@ -312,12 +361,11 @@ def missions_in_progress(scope: Scope) -> tuple[MissionRow, ...]:
         ):
             alerts[alert.application_id].append(
                 OpenAlert(alert.kind, alert.kind.label, alert.detail, alert.raised_at))
-    missions = [
+    return Missions(count or 0, int(with_alerts or 0), tuple(
         MissionRow(app_id, reference, title, state, call_code, organisation, expert,
                    tuple(alerts.get(app_id, ())))
         for app_id, reference, title, state, call_code, organisation, expert in rows
-    ]
-    return tuple(sorted(missions, key=lambda row: (not row.alerts, row.reference)))
+    ))
 
 
 # --- headline figures -----------------------------------------------------------------------
@@ -415,7 +463,7 @@ class Dashboard:
     themes: tuple[Count, ...]
     envelopes: tuple[CallEnvelopes, ...]
     durations: tuple[StageDuration, ...]
-    missions: tuple[MissionRow, ...]
+    missions: Missions
     calls: tuple[CallRow, ...]
 
 

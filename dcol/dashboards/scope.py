@@ -73,10 +73,3 @@ def deposited():
         Application.state != S.DRAFT,
         sa.or_(Application.state != S.WITHDRAWN, Application.first_submitted_at.is_not(None)),
     )
-
-
-def json_elements(column):
-    """The elements of a JSON array column as a table of one column, ``value``."""
-    if db.engine.dialect.name == "postgresql":
-        return sa.func.json_array_elements_text(column).table_valued("value")
-    return sa.func.json_each(column).table_valued("value")

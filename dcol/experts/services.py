@@ -36,6 +36,7 @@ from dcol.models import (
     utcnow,
 )
 from dcol.permissions import Action, can
+from dcol.sql import json_elements
 from workflows.engine import InvalidInput, NotVisible
 
 MAX_CAPACITY = 50
@@ -387,19 +388,9 @@ class PoolFilters:
     active: bool | None = None
 
 
-def _elements(column):
-    """The elements of a JSON array column, as a table whose one column is ``value`` (SQLite's
-    ``json_each``, PostgreSQL's ``json_array_elements_text``), to be used in a correlated
-    EXISTS."""
-    if db.engine.dialect.name == "postgresql":
-        return sa.func.json_array_elements_text(column).table_valued("value")
-    return sa.func.json_each(column).table_valued("value")
-
-
-
 def json_contains(column, value: str):
     """A SQL condition: the JSON list ``column`` holds ``value`` (SQLite and PostgreSQL)."""
-    elements = _elements(column)
+    elements = json_elements(column)
     return sa.exists(sa.select(1).select_from(elements).where(elements.c.value == value))
 
 
@@ -413,7 +404,7 @@ def pool_query(filters: PoolFilters) -> sa.Select:
     query = sa.select(Expert).options(selectinload(Expert.unavailabilities))
     if filters.text:
         pattern = f"%{_escape_like(filters.text.strip())}%"
-        keywords = _elements(Expert.keywords)
+        keywords = json_elements(Expert.keywords)
         query = query.where(sa.or_(
             Expert.name.ilike(pattern, escape="\\"),
             Expert.contact_name.ilike(pattern, escape="\\"),

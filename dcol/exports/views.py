@@ -1,20 +1,19 @@
 """Exports of the follow-up: missions, reports and payments (XLSX, CSV).
 
 Thin: CUF's managers and admins (``Action.FOLLOW_UP_EXPORT``) choose a table, a call and a format
-on the index; the download builds the file with ``dcol.exports.services``. Anyone else gets a 404.
+on the index; the download streams the file built by ``dcol.exports.services`` (a CSV as it is
+read from the database, a workbook from its temporary file). Anyone else gets a 404.
 """
 
 from __future__ import annotations
 
-import io
-
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from dcol.exports import services
-from dcol.exports.tables import CSV_MIMETYPE, XLSX_MIMETYPE
+from dcol.exports.responses import csv_response, xlsx_response
 from dcol.extensions import db
 from dcol.models import Call
 from dcol.permissions import Action, require
@@ -35,7 +34,6 @@ DESCRIPTIONS = {
                     "montant, part du dispositif, statut, échéance, dates de demande et de "
                     "paiement, part de chaque financeur.")),
 }
-MIMETYPES = {"xlsx": XLSX_MIMETYPE, "csv": CSV_MIMETYPE}
 
 
 def _chosen_call() -> Call | None:
@@ -63,6 +61,7 @@ def index():
 def download(table: str, fmt: str):
     require(current_user, Action.FOLLOW_UP_EXPORT)
     call = _chosen_call()
-    content = services.export(current_user, table, fmt, call)
-    return send_file(io.BytesIO(content), mimetype=MIMETYPES[fmt], as_attachment=True,
-                     download_name=services.filename(table, fmt, call), max_age=0)
+    name = services.filename(table, fmt, call)
+    if fmt == "xlsx":
+        return xlsx_response(services.xlsx_file(current_user, table, call), name)
+    return csv_response(services.stream_csv(current_user, table, call), name)

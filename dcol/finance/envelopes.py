@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from dcol.extensions import db
 from dcol.finance.cofinancing import latest_snapshot
@@ -39,6 +39,7 @@ from dcol.models import (
     PaymentStatus,
     SnapshotKind,
 )
+from dcol.sql import json_members
 
 S = ApplicationState
 ZERO = Decimal("0.00")
@@ -52,7 +53,7 @@ COMMITTED_STATES = frozenset({S.IN_PROGRESS, S.FINAL_REPORT, S.CLOSED})
 
 @dataclass
 class Holding:
-    """What one dossier holds on the call's envelopes: in all (``total``) and by funder id."""
+    """What dossiers hold on a call's envelopes: in all (``total``) and by funder id."""
 
     total: Decimal = ZERO
     committed: Decimal = ZERO
@@ -73,6 +74,20 @@ class EnvelopeLine:
         return self.amount - self.reserved - self.committed
 
 
+# --- what each dossier holds, in SQL ---------------------------------------------------------
+#
+# The rule is written once, as SQL, so that the sums over a whole call (the guards, the agenda,
+# the dashboards of every call) are computed by the database and never load a row per dossier.
+# A dossier counting against its envelopes holds the amounts of two snapshots:
+# - ``held_id``: its latest computation (estimate or agreement), or its final cofinancing once
+#   closed on its actual costs (which frees the rest);
+# - ``committed_id``: once its agreement is signed, the signed computation (the final one once
+#   closed); none before.
+# It holds the larger of the two, in all and per funder: a pending amendment that lowers the
+# amount frees nothing before it is signed. A dossier without any computation (deposited before
+# the estimate was kept as a snapshot) holds its estimate, committed nowhere.
+
+
 def _latest_snapshot_ids(call_ids: list[int], kinds) -> sa.Subquery:
     return (
         sa.select(CofinancingSnapshot.application_id, sa.func.max(CofinancingSnapshot.id).label("id"))
@@ -83,15 +98,10 @@ def _latest_snapshot_ids(call_ids: list[int], kinds) -> sa.Subquery:
     )
 
 
-def holdings(call_id: int, excluding: tuple[int, ...] | list[int] = ()) -> dict[int, Holding]:
-    """What each dossier of the call holds on its envelopes (three queries)."""
-    return holdings_by_call([call_id], excluding).get(call_id, {})
-
-
-def holdings_by_call(call_ids: list[int], excluding: tuple[int, ...] | list[int] = ()
-                     ) -> dict[int, dict[int, Holding]]:
-    """What each dossier of these calls holds on its call's envelopes, by call (three queries
-    whatever the number of calls)."""
+def _positions(call_ids: list[int], excluding=(), only: int | None = None) -> sa.Subquery:
+    """One row per dossier of these calls counting against its envelopes (or only the dossier
+    ``only``): its call, its two snapshots and its estimate. ``excluding`` is a list of dossier
+    ids or a select of them."""
     current = _latest_snapshot_ids(call_ids, (SnapshotKind.ESTIMATE, SnapshotKind.AGREEMENT))
     signed = (
         sa.select(Agreement.application_id, sa.func.max(Agreement.snapshot_id).label("id"))
@@ -101,51 +111,111 @@ def holdings_by_call(call_ids: list[int], excluding: tuple[int, ...] | list[int]
         .subquery()
     )
     final = _latest_snapshot_ids(call_ids, (SnapshotKind.FINAL,))
+    closed_on_actuals = sa.and_(Application.state == S.CLOSED, final.c.id.is_not(None))
     query = (
-        sa.select(Application.call_id, Application.id, Application.state,
-                  Application.estimated_cofinancing, current.c.id, signed.c.id, final.c.id)
+        sa.select(
+            Application.call_id, Application.id.label("application_id"),
+            Application.estimated_cofinancing.label("estimated"),
+            sa.case((closed_on_actuals, final.c.id), else_=current.c.id).label("held_id"),
+            sa.case((closed_on_actuals, final.c.id),
+                    (sa.and_(Application.state.in_(COMMITTED_STATES), signed.c.id.is_not(None)),
+                     signed.c.id)).label("committed_id"),
+        )
         .outerjoin(current, current.c.application_id == Application.id)
         .outerjoin(signed, signed.c.application_id == Application.id)
         .outerjoin(final, final.c.application_id == Application.id)
         .where(Application.call_id.in_(call_ids), Application.state.in_(ENVELOPE_STATES))
     )
-    if excluding:
-        query = query.where(Application.id.not_in(list(excluding)))
-    rows = db.session.execute(query).all()
-    snapshot_ids = {sid for row in rows for sid in row[4:] if sid is not None}
-    amounts = dict(db.session.execute(
-        sa.select(CofinancingSnapshot.id, CofinancingSnapshot.scheme_share)
-        .where(CofinancingSnapshot.id.in_(snapshot_ids))).all()) if snapshot_ids else {}
-    shares: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    if snapshot_ids:
-        for snapshot_id, funder_id, amount in db.session.execute(
-                sa.select(CofinancingShare.snapshot_id, CofinancingShare.funder_id,
-                          CofinancingShare.amount)
-                .where(CofinancingShare.snapshot_id.in_(snapshot_ids))):
-            shares[snapshot_id][funder_id] = amount
-    result: dict[int, dict[int, Holding]] = {call_id: {} for call_id in call_ids}
-    for call_id, application_id, state, estimated, current_id, signed_id, final_id in rows:
-        holding = Holding()
-        if state is S.CLOSED and final_id is not None:
-            # Closed on its actual costs: it holds its final cofinancing, and frees the rest.
-            holding.total = holding.committed = amounts[final_id]
-            holding.by_funder = dict(shares[final_id])
-            holding.committed_by_funder = dict(shares[final_id])
-            result[call_id][application_id] = holding
-            continue
-        if current_id is not None:
-            holding.total, holding.by_funder = amounts[current_id], dict(shares[current_id])
-        else:  # deposited before the estimate was kept as a snapshot
-            holding.total = estimated or ZERO
-        if state in COMMITTED_STATES and signed_id is not None:
-            holding.committed = amounts[signed_id]
-            holding.committed_by_funder = dict(shares[signed_id])
-            # A pending amendment that lowers the amount frees nothing before it is signed.
-            holding.total = max(holding.total, holding.committed)
-            for funder_id, amount in holding.committed_by_funder.items():
-                holding.by_funder[funder_id] = max(holding.by_funder.get(funder_id, ZERO), amount)
-        result[call_id][application_id] = holding
+    if only is not None:
+        query = query.where(Application.id == only)
+    if not isinstance(excluding, (list, tuple, set, frozenset)) or excluding:
+        query = query.where(Application.id.not_in(excluding))
+    return query.subquery()
+
+
+def _greater(a, b):
+    return sa.case((a >= b, a), else_=b)
+
+
+def _dossier_totals(positions: sa.Subquery) -> sa.Select:
+    """Per dossier: its call, id, what it holds in all and what it has committed."""
+    held = aliased(CofinancingSnapshot)
+    committed = aliased(CofinancingSnapshot)
+    committed_amount = sa.func.coalesce(committed.scheme_share, 0)
+    return (
+        sa.select(positions.c.call_id, positions.c.application_id,
+                  _greater(sa.func.coalesce(held.scheme_share, positions.c.estimated, 0),
+                           committed_amount).label("total"),
+                  committed_amount.label("committed"))
+        .outerjoin(held, held.id == positions.c.held_id)
+        .outerjoin(committed, committed.id == positions.c.committed_id)
+    )
+
+
+def _dossier_funder_shares(positions: sa.Subquery) -> sa.Select:
+    """Per dossier and funder: its call, id, the funder, what the dossier holds on the funder's
+    envelope and what it has committed there."""
+    share = CofinancingShare
+    either = sa.union_all(
+        sa.select(positions.c.call_id, positions.c.application_id, share.funder_id,
+                  share.amount.label("held"), sa.literal(0).label("committed"))
+        .join(share, share.snapshot_id == positions.c.held_id),
+        sa.select(positions.c.call_id, positions.c.application_id, share.funder_id,
+                  share.amount.label("held"), share.amount.label("committed"))
+        .join(share, share.snapshot_id == positions.c.committed_id),
+    ).subquery()
+    return (
+        sa.select(either.c.call_id, either.c.application_id, either.c.funder_id,
+                  sa.func.max(either.c.held).label("total"),
+                  sa.func.max(either.c.committed).label("committed"))
+        .group_by(either.c.call_id, either.c.application_id, either.c.funder_id)
+    )
+
+
+def _cents(column):
+    """A sum of amounts in whole cents: exact on SQLite too, whose numbers are binary floats."""
+    return sa.func.sum(sa.cast(sa.func.round(column * 100), sa.BigInteger))
+
+
+def _euros(cents) -> Decimal:
+    return (Decimal(int(cents or 0)) / 100).quantize(ZERO)
+
+
+def engaged_by_call(call_ids: list[int], excluding=()) -> dict[int, Holding]:
+    """What the dossiers of these calls (apart from ``excluding``: ids or a select of them)
+    hold on their call's envelopes, summed by call (two queries whatever the number of calls
+    and dossiers)."""
+    result = {call_id: Holding() for call_id in call_ids}
+    if not call_ids:
+        return result
+    positions = _positions(call_ids, excluding)
+    totals = _dossier_totals(positions).subquery()
+    for call_id, total, committed in db.session.execute(
+            sa.select(totals.c.call_id, _cents(totals.c.total), _cents(totals.c.committed))
+            .group_by(totals.c.call_id)):
+        result[call_id].total, result[call_id].committed = _euros(total), _euros(committed)
+    shares = _dossier_funder_shares(positions).subquery()
+    for call_id, funder_id, total, committed in db.session.execute(
+            sa.select(shares.c.call_id, shares.c.funder_id, _cents(shares.c.total),
+                      _cents(shares.c.committed))
+            .group_by(shares.c.call_id, shares.c.funder_id)):
+        result[call_id].by_funder[funder_id] = _euros(total)
+        result[call_id].committed_by_funder[funder_id] = _euros(committed)
     return result
+
+
+def holding_of(application: Application) -> Holding | None:
+    """What the dossier holds on its call's envelopes (None when it does not count against
+    them: before its selection, or withdrawn or rejected)."""
+    positions = _positions([application.call_id], only=application.id)
+    row = db.session.execute(_dossier_totals(positions)).one_or_none()
+    if row is None:
+        return None
+    holding = Holding(Decimal(row.total).quantize(ZERO), Decimal(row.committed).quantize(ZERO))
+    for share in db.session.execute(_dossier_funder_shares(positions)):
+        holding.by_funder[share.funder_id] = Decimal(share.total).quantize(ZERO)
+        holding.committed_by_funder[share.funder_id] = Decimal(share.committed).quantize(ZERO)
+    return holding
 
 
 def envelope_total(call_id: int) -> Decimal | None:
@@ -159,9 +229,10 @@ def envelope_total(call_id: int) -> Decimal | None:
     return Decimal(total) if total is not None else None
 
 
-def engaged_cofinancing(call_id: int, excluding: tuple[int, ...] | list[int] = ()) -> Decimal:
-    """What the call's dossiers (apart from ``excluding``) hold on its envelope."""
-    return sum((holding.total for holding in holdings(call_id, excluding).values()), ZERO)
+def engaged_cofinancing(call_id: int, excluding=()) -> Decimal:
+    """What the call's dossiers (apart from ``excluding``: ids or a select of them) hold on its
+    envelope."""
+    return engaged_by_call([call_id], excluding)[call_id].total
 
 
 def envelope_problems(application: Application, lock: bool) -> list[str]:
@@ -174,14 +245,13 @@ def envelope_problems(application: Application, lock: bool) -> list[str]:
     total = envelope_total(application.call_id)
     if total is None:
         return [_("Aucune enveloppe budgétaire n'est définie pour cet appel.")]
-    need = holdings(application.call_id, excluding=())
-    own = need.get(application.id) or _holding_if_engaged(application)
+    own = holding_of(application) or _holding_if_engaged(application)
     if own is None:
         return [_("Le cofinancement estimé du dossier n'a pas été calculé.")]
-    others = [holding for application_id, holding in need.items()
-              if application_id != application.id]
+    others = engaged_by_call([application.call_id], excluding=[application.id])[
+        application.call_id]
     problems = []
-    remaining = total - sum((holding.total for holding in others), ZERO)
+    remaining = total - others.total
     if own.total > remaining:
         problems.append(_("L'enveloppe de l'appel ne suffit pas : reste %(remaining)s, "
                           "cofinancement du dossier %(amount)s.",
@@ -189,8 +259,7 @@ def envelope_problems(application: Application, lock: bool) -> list[str]:
     for envelope in db.session.scalars(sa.select(Envelope).where(
             Envelope.call_id == application.call_id, Envelope.funder_id.is_not(None))):
         wanted = own.by_funder.get(envelope.funder_id, ZERO)
-        left = envelope.amount - sum((holding.by_funder.get(envelope.funder_id, ZERO)
-                                      for holding in others), ZERO)
+        left = envelope.amount - others.by_funder.get(envelope.funder_id, ZERO)
         if wanted > left:
             problems.append(_("L'enveloppe de %(funder)s ne suffit pas : reste %(remaining)s, "
                               "part du dossier %(amount)s.", funder=envelope.funder.name,
@@ -220,7 +289,7 @@ def calls_envelopes(calls: list[Call]) -> dict[int, list[EnvelopeLine]]:
     """``call_envelopes`` of several calls, by call id, in a fixed number of queries whatever
     the number of calls (the dashboards show them all)."""
     ids = [call.id for call in calls]
-    positions_by_call = holdings_by_call(ids)
+    engaged = engaged_by_call(ids)
     paid_by_call = _paid(ids)
     envelopes_by_call = defaultdict(list)
     for envelope in db.session.scalars(sa.select(Envelope).where(Envelope.call_id.in_(ids))
@@ -228,37 +297,38 @@ def calls_envelopes(calls: list[Call]) -> dict[int, list[EnvelopeLine]]:
         envelopes_by_call[envelope.call_id].append(envelope)
     result = {}
     for call_id in ids:
-        positions = positions_by_call.get(call_id, {})
+        held = engaged[call_id]
         paid_total, paid_by_funder = paid_by_call.get(call_id, (ZERO, {}))
         lines = []
         envelopes = sorted(envelopes_by_call[call_id],
                            key=lambda e: (e.funder_id is not None, e.funder.name if e.funder else ""))
         for envelope in envelopes:
             if envelope.funder_id is None:
-                committed = sum((h.committed for h in positions.values()), ZERO)
-                held = sum((h.total for h in positions.values()), ZERO)
-                paid = paid_total
+                total, committed, paid = held.total, held.committed, paid_total
             else:
-                committed = sum((h.committed_by_funder.get(envelope.funder_id, ZERO)
-                                 for h in positions.values()), ZERO)
-                held = sum((h.by_funder.get(envelope.funder_id, ZERO)
-                            for h in positions.values()), ZERO)
+                total = held.by_funder.get(envelope.funder_id, ZERO)
+                committed = held.committed_by_funder.get(envelope.funder_id, ZERO)
                 paid = paid_by_funder.get(envelope.funder.code, ZERO)
-            lines.append(EnvelopeLine(envelope.funder, envelope.amount, held - committed,
+            lines.append(EnvelopeLine(envelope.funder, envelope.amount, total - committed,
                                       committed, paid))
         result[call_id] = lines
     return result
 
 
 def _paid(call_ids: list[int]) -> dict[int, tuple[Decimal, dict[str, Decimal]]]:
-    """The scheme's part of each call's payments made, in all and by funder code."""
-    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    by_funder: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for call_id, scheme_part, funder_parts in db.session.execute(
-            sa.select(Application.call_id, Payment.scheme_part, Payment.funder_parts)
-            .join(Application, Application.id == Payment.application_id)
-            .where(Application.call_id.in_(call_ids), Payment.status == PaymentStatus.PAID)):
-        totals[call_id] += scheme_part
-        for code, amount in (funder_parts or {}).items():
-            by_funder[call_id][code] += Decimal(amount)
-    return {call_id: (totals[call_id], dict(by_funder[call_id])) for call_id in totals}
+    """The scheme's part of each call's payments made, in all and by funder code (two
+    queries)."""
+    paid = sa.and_(Application.call_id.in_(call_ids), Payment.status == PaymentStatus.PAID)
+    totals = {call_id: _euros(cents) for call_id, cents in db.session.execute(
+        sa.select(Application.call_id, _cents(Payment.scheme_part))
+        .join(Application, Application.id == Payment.application_id)
+        .where(paid).group_by(Application.call_id))}
+    by_funder: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    parts = json_members(Payment.funder_parts)
+    for call_id, code, cents in db.session.execute(
+            sa.select(Application.call_id, parts.c.key,
+                      _cents(sa.cast(parts.c.value, sa.Numeric(12, 2))))
+            .select_from(Payment).join(Application, Application.id == Payment.application_id)
+            .join(parts, sa.true()).where(paid).group_by(Application.call_id, parts.c.key)):
+        by_funder[call_id][code] = _euros(cents)
+    return {call_id: (total, by_funder.get(call_id, {})) for call_id, total in totals.items()}

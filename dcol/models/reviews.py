@@ -83,6 +83,8 @@ class Review(Base):
         sa.CheckConstraint(
             "state = 'draft' OR submitted_at IS NOT NULL", name="submitted_review_dated"
         ),
+        # A reviewer's assignments, latest first (``/evaluations``, a page at a time).
+        sa.Index("ix_reviews_reviewer_assigned", "reviewer_id", "assigned_at", "id"),
     )
 
     @property

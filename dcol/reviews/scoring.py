@@ -10,10 +10,12 @@ rounded half-up to two decimals only where they are shown or compared with a thr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
+from typing import NamedTuple
 
 from dcol.models.base import N_
 
@@ -34,10 +36,37 @@ class GridCriterion:
     threshold: Decimal | None = None
 
 
+class CriterionStats(NamedTuple):
+    """What a dossier's submitted reviews gave one criterion: how many scored it, the sum of
+    their scores, the lowest and the highest. That is all its result needs, so the database
+    computes them for a whole call in one GROUP BY and ``criterion_stats`` computes the very same
+    from reviews in memory. (A tuple: a call's ranking makes tens of thousands.)"""
+
+    count: int
+    total: Decimal
+    low: Decimal
+    high: Decimal
+
+
+def criterion_stats(reviews: Sequence[dict[int, Decimal | None]]) -> dict[int, CriterionStats]:
+    """The statistics of each criterion scored in ``reviews`` (each a mapping criterion id →
+    score; a missing or None score is not counted)."""
+    scores: dict[int, list[Decimal]] = {}
+    for review in reviews:
+        for criterion_id, score in review.items():
+            if score is not None:
+                scores.setdefault(criterion_id, []).append(Decimal(score))
+    return {
+        criterion_id: CriterionStats(len(values), sum(values, Decimal(0)), min(values),
+                                     max(values))
+        for criterion_id, values in scores.items()
+    }
+
+
 @dataclass(frozen=True)
 class CriterionResult:
     criterion: GridCriterion
-    scores: tuple[Decimal, ...]  # one per submitted review that scored it
+    count: int  # the submitted reviews that scored it
     mean: Decimal | None  # exact (not rounded): None when nobody scored it
     spread: Decimal | None
     is_divergent: bool
@@ -50,8 +79,14 @@ class CriterionResult:
 
 @dataclass(frozen=True)
 class Aggregate:
-    criteria: tuple[CriterionResult, ...]
+    """A dossier's aggregate. The score and what ranks it are computed at once; the result of
+    each criterion (divergence, threshold) only when read, since a call's ranking needs them for
+    the rows it shows only."""
+
+    grid: tuple[GridCriterion, ...]  # by position
+    stats: Mapping[int, CriterionStats] = field(repr=False, compare=False)
     review_count: int
+    divergence_threshold: Decimal
     weighted_total: Decimal | None  # sum of weight × mean, rounded to 0.01
     max_total: Decimal
     score: Decimal | None  # out of 100, rounded to 0.01
@@ -62,6 +97,40 @@ class Aggregate:
     def final_score(self) -> Decimal | None:
         """The consensus when one was recorded, else the computed score."""
         return self.consensus if self.consensus is not None else self.score
+
+    def mean_at(self, position: int) -> Decimal | None:
+        """The exact mean of the criterion at ``position`` (None: unscored or no such
+        criterion)."""
+        return self._means_by_position.get(position)
+
+    @cached_property
+    def _means_by_position(self) -> dict[int, Decimal | None]:
+        means: dict[int, Decimal | None] = {}
+        for criterion in self.grid:
+            means.setdefault(criterion.position, _mean(self.stats.get(criterion.id)))
+        return means
+
+    @cached_property
+    def criteria(self) -> tuple[CriterionResult, ...]:
+        results = []
+        for criterion in self.grid:
+            stats = self.stats.get(criterion.id)
+            mean = _mean(stats)
+            spread = stats.high - stats.low if mean is not None else None
+            results.append(CriterionResult(
+                criterion=criterion,
+                count=stats.count if mean is not None else 0,
+                mean=mean,
+                spread=spread,
+                is_divergent=mean is not None and stats.count >= 2
+                and spread >= self.divergence_threshold,
+                is_below_threshold=(
+                    mean is not None
+                    and criterion.threshold is not None
+                    and round2(mean) < criterion.threshold
+                ),
+            ))
+        return tuple(results)
 
     @property
     def divergent(self) -> list[CriterionResult]:
@@ -77,6 +146,10 @@ class Aggregate:
         return self.is_below_overall_threshold or bool(self.below_threshold)
 
 
+def _mean(stats: CriterionStats | None) -> Decimal | None:
+    return stats.total / stats.count if stats is not None and stats.count else None
+
+
 def aggregate(
     criteria: Sequence[GridCriterion],
     reviews: Sequence[dict[int, Decimal | None]],
@@ -85,46 +158,49 @@ def aggregate(
     overall_threshold: Decimal | None = None,
     consensus: Decimal | None = None,
 ) -> Aggregate:
-    """Aggregate the submitted reviews of one dossier (each a mapping criterion id → score).
+    """Aggregate the submitted reviews of one dossier (each a mapping criterion id → score):
+    ``aggregate_stats`` on their ``criterion_stats``."""
+    return aggregate_stats(criteria, criterion_stats(reviews), review_count=len(reviews),
+                           divergence_threshold=divergence_threshold,
+                           overall_threshold=overall_threshold, consensus=consensus)
+
+
+def aggregate_stats(
+    criteria: Sequence[GridCriterion],
+    stats: Mapping[int, CriterionStats],
+    *,
+    review_count: int,
+    divergence_threshold: Decimal,
+    overall_threshold: Decimal | None = None,
+    consensus: Decimal | None = None,
+) -> Aggregate:
+    """Aggregate a dossier's ``review_count`` submitted reviews from the statistics of each
+    criterion (criterion id → ``CriterionStats``).
 
     A criterion's mean is the mean of the scores given to it; the weighted total needs a mean for
     every criterion (None otherwise, and then no score). Divergence: the highest and lowest scores
     of a criterion differ by ``divergence_threshold`` or more (two reviews at least).
     """
-    results = []
-    for criterion in sorted(criteria, key=lambda c: (c.position, c.id)):
-        scores = tuple(
-            Decimal(review[criterion.id])
-            for review in reviews
-            if review.get(criterion.id) is not None
-        )
-        mean = sum(scores, Decimal(0)) / len(scores) if scores else None
-        spread = max(scores) - min(scores) if scores else None
-        results.append(
-            CriterionResult(
-                criterion=criterion,
-                scores=scores,
-                mean=mean,
-                spread=spread,
-                is_divergent=len(scores) >= 2 and spread >= divergence_threshold,
-                is_below_threshold=(
-                    mean is not None
-                    and criterion.threshold is not None
-                    and round2(mean) < criterion.threshold
-                ),
-            )
-        )
-    max_total = sum((c.weight * c.scale_max for c in criteria), Decimal(0))
+    grid = tuple(sorted(criteria, key=lambda c: (c.position, c.id)))
+    max_total = sum((c.weight * c.scale_max for c in grid), Decimal(0))
     weighted = None
     score = None
-    if results and all(result.mean is not None for result in results) and max_total > 0:
-        exact = sum((r.criterion.weight * r.mean for r in results), Decimal(0))
-        weighted = round2(exact)
-        score = round2(exact * 100 / max_total)
+    if grid and max_total > 0:
+        exact = Decimal(0)
+        for criterion in grid:
+            mean = _mean(stats.get(criterion.id))
+            if mean is None:
+                break
+            exact += criterion.weight * mean
+        else:
+            weighted = round2(exact)
+            score = round2(exact * 100 / max_total)
     final = consensus if consensus is not None else score
     return Aggregate(
-        criteria=tuple(results),
-        review_count=len(reviews),
+        grid=grid,
+        stats=stats,
+        review_count=review_count,
+        divergence_threshold=divergence_threshold,
         weighted_total=weighted,
         max_total=round2(max_total),
         score=score,
@@ -178,9 +254,7 @@ def _key(name: str) -> Callable[[Candidate], tuple]:
         position = int(name.split(":", 1)[1])
 
         def by_criterion(candidate: Candidate):
-            result = next((r for r in candidate.aggregate.criteria
-                           if r.criterion.position == position), None)
-            mean = result.mean if result is not None else None
+            mean = candidate.aggregate.mean_at(position)
             return last_if_none(-mean if mean is not None else None)
 
         return by_criterion

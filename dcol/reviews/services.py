@@ -9,6 +9,7 @@ mails. State changes stay with ``workflows``: the last review in fires ``complet
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -39,7 +40,16 @@ from dcol.models import (
 )
 from dcol.models.base import N_
 from dcol.permissions import Action, can
-from dcol.reviews.scoring import Aggregate, Candidate, GridCriterion, Ranked, aggregate, rank
+from dcol.reviews.paging import Slice, last_page
+from dcol.reviews.scoring import (
+    Aggregate,
+    Candidate,
+    CriterionStats,
+    GridCriterion,
+    Ranked,
+    aggregate_stats,
+    rank,
+)
 from workflows import automatic
 from workflows.engine import Forbidden, InvalidInput, NotApplicable, NotVisible
 from workflows.notifications import manager_users
@@ -447,24 +457,60 @@ def record_consensus(application: Application, manager: User, score, justificati
 # --- aggregates and ranking -------------------------------------------------------------------
 
 
-def _submitted_scores(application_ids: list[int]) -> dict[int, list[dict[int, Decimal | None]]]:
-    """For each dossier, the scores of its submitted, active reviews (one query)."""
-    by_review: dict[tuple[int, int], dict[int, Decimal | None]] = {}
+def _counted_reviews():
+    """The reviews that make a dossier's aggregate: submitted, not removed by a conflict."""
+    return sa.and_(Review.state == ReviewState.SUBMITTED,
+                   Review.conflict_status != ConflictStatus.CONFLICT)
+
+
+def criterion_stats_of(which) -> dict[int, dict[int, CriterionStats]]:
+    """For each dossier ``which`` (a condition on ``Application``) keeps, the ``CriterionStats`` of each
+    criterion over its counted reviews: one GROUP BY, whatever the number of dossiers (what
+    ``scoring.criterion_stats`` computes in memory)."""
     rows = db.session.execute(
-        sa.select(Review.application_id, Review.id, ReviewScore.criterion_id, ReviewScore.score)
-        .outerjoin(ReviewScore, ReviewScore.review_id == Review.id)
-        .where(Review.application_id.in_(application_ids),
-               Review.state == ReviewState.SUBMITTED,
-               Review.conflict_status != ConflictStatus.CONFLICT)
+        sa.select(Review.application_id, ReviewScore.criterion_id,
+                  sa.func.count(ReviewScore.score),
+                  # Scores have one decimal: the sum is exact, also where SQLite adds floats
+                  # (the type's result processor rounds it back to one decimal).
+                  sa.func.sum(ReviewScore.score, type_=sa.Numeric(12, 1)),
+                  sa.func.min(ReviewScore.score), sa.func.max(ReviewScore.score))
+        .join(Application, Application.id == Review.application_id)
+        .join(ReviewScore, ReviewScore.review_id == Review.id)
+        .where(which, _counted_reviews(),
+               ReviewScore.score.is_not(None))
+        .group_by(Review.application_id, ReviewScore.criterion_id)
     )
-    for application_id, review_id, criterion_id, score in rows:
-        scores = by_review.setdefault((application_id, review_id), {})
-        if criterion_id is not None:
-            scores[criterion_id] = score
-    result: dict[int, list] = defaultdict(list)
-    for (application_id, _review_id), scores in sorted(by_review.items()):
-        result[application_id].append(scores)
+    result: dict[int, dict[int, CriterionStats]] = defaultdict(dict)
+    for application_id, criterion_id, *stats in rows:
+        result[application_id][criterion_id] = CriterionStats(*stats)
     return result
+
+
+def _review_count():
+    """A dossier's counted reviews, as a scalar subquery correlated to ``Application``."""
+    return (sa.select(sa.func.count(Review.id))
+            .where(Review.application_id == Application.id, _counted_reviews())
+            .correlate(Application).scalar_subquery())
+
+
+def _aggregates(call: Call, which, columns=()) -> list[tuple[Aggregate, sa.Row]]:
+    """The aggregate of each dossier of ``call`` that ``which`` (a condition on
+    ``Application``) keeps, with its ``columns`` of ``Application`` (two queries)."""
+    grid = grid_of(call)
+    stats = criterion_stats_of(which)
+    rows = db.session.execute(
+        sa.select(Application.id, Consensus.score, _review_count(), *columns)
+        .outerjoin(Consensus, Consensus.application_id == Application.id)
+        .where(which)
+    ).all()
+    return [
+        (aggregate_stats(
+            grid, stats.get(row[0], {}), review_count=row[2],
+            divergence_threshold=call.divergence_threshold,
+            overall_threshold=call.overall_threshold, consensus=row[1],
+        ), row)
+        for row in rows
+    ]
 
 
 def aggregates(call: Call, applications: list[Application]) -> dict[int, Aggregate]:
@@ -472,20 +518,7 @@ def aggregates(call: Call, applications: list[Application]) -> dict[int, Aggrega
     ids = [application.id for application in applications]
     if not ids:
         return {}
-    grid = grid_of(call)
-    scores = _submitted_scores(ids)
-    consensus = dict(db.session.execute(
-        sa.select(Consensus.application_id, Consensus.score)
-        .where(Consensus.application_id.in_(ids))).all())
-    return {
-        application_id: aggregate(
-            grid, scores.get(application_id, []),
-            divergence_threshold=call.divergence_threshold,
-            overall_threshold=call.overall_threshold,
-            consensus=consensus.get(application_id),
-        )
-        for application_id in ids
-    }
+    return {row[0]: result for result, row in _aggregates(call, Application.id.in_(ids))}
 
 
 def aggregate_of(application: Application) -> Aggregate:
@@ -501,21 +534,20 @@ class TrackRanking:
 
 def ranking(call: Call, states: frozenset = RANKED_STATES) -> list[TrackRanking]:
     """The call's instructed dossiers ranked per track (the call's tie-breaks), in a fixed
-    number of queries."""
-    applications = db.session.scalars(
-        sa.select(Application).options(joinedload(Application.organisation))
-        .where(Application.call_id == call.id, Application.state.in_(states))
-    ).all()
-    by_id = aggregates(call, list(applications))
+    number of queries. Every dossier is ranked; the per-criterion results of an aggregate
+    (divergences, thresholds) are computed when read, for the rows a page shows."""
+    selected = sa.and_(Application.call_id == call.id, Application.state.in_(states))
     tracks = {track.id: track.name for track in call.tracks}
     groups: dict[int | None, list[Candidate]] = defaultdict(list)
-    for application in applications:
-        groups[application.track_id].append(Candidate(
-            application_id=application.id, reference=application.reference,
-            track_id=application.track_id, aggregate=by_id[application.id],
-            submitted_at=application.first_submitted_at or application.submitted_at,
-            requested_amount=application.requested_amount,
-            estimated_cofinancing=application.estimated_cofinancing,
+    for result, row in _aggregates(call, selected, (
+            Application.reference, Application.track_id, Application.first_submitted_at,
+            Application.submitted_at, Application.requested_amount,
+            Application.estimated_cofinancing)):
+        groups[row.track_id].append(Candidate(
+            application_id=row.id, reference=row.reference, track_id=row.track_id,
+            aggregate=result, submitted_at=row.first_submitted_at or row.submitted_at,
+            requested_amount=row.requested_amount,
+            estimated_cofinancing=row.estimated_cofinancing,
         ))
     order = [track.id for track in call.tracks] + [None]
     return [
@@ -554,35 +586,107 @@ def shows_reviewer_names(user: User, application: Application) -> bool:
     return is_staff_overseer(user) or sits_on_committee(user, application.call_id)
 
 
+class AssignmentGroup(enum.Enum):
+    """Where a reviewer's assignment stands, in the order their page lists them (what they have
+    to do first). The value is the group's query parameter on that page."""
+
+    TO_DECLARE = "a-declarer"  # the declaration on conflicts of interest is awaited
+    TO_WRITE = "a-rediger"  # cleared, the instruction is open, not submitted yet
+    WAITING = "en-attente"  # cleared, the instruction has not started yet (or is over)
+    SUBMITTED = "soumises"
+
+
+def _assignment_group():
+    """The group of a review (joined to its dossier) as a SQL expression; a declared conflict
+    removes the assignment and is filtered out before."""
+    G = AssignmentGroup
+    return sa.case(
+        (Review.conflict_status == ConflictStatus.PENDING, G.TO_DECLARE.value),
+        (Review.state == ReviewState.SUBMITTED, G.SUBMITTED.value),
+        (Application.state == S.UNDER_REVIEW, G.TO_WRITE.value),
+        else_=G.WAITING.value,
+    )
+
+
 @dataclass(frozen=True)
 class ReviewerAssignments:
-    to_declare: list[Review]  # the declaration on conflicts of interest is awaited
-    to_write: list[Review]  # cleared, the instruction is open, not submitted yet
-    waiting: list[Review]  # cleared, the instruction has not started yet
-    submitted: list[Review]
+    counts: dict[AssignmentGroup, int]
+    pages: dict[AssignmentGroup, Slice]  # of Review, latest assignment first
+
+    @property
+    def to_declare(self) -> list[Review]:
+        return self.pages[AssignmentGroup.TO_DECLARE].items
+
+    @property
+    def to_write(self) -> list[Review]:
+        return self.pages[AssignmentGroup.TO_WRITE].items
+
+    @property
+    def waiting(self) -> list[Review]:
+        return self.pages[AssignmentGroup.WAITING].items
+
+    @property
+    def submitted(self) -> list[Review]:
+        return self.pages[AssignmentGroup.SUBMITTED].items
 
 
-def assignments_of(reviewer: User) -> ReviewerAssignments:
-    """A reviewer's assignments (a declared conflict removes one), for their own page."""
-    reviews = db.session.scalars(
-        sa.select(Review)
-        .options(joinedload(Review.application).joinedload(Application.organisation),
-                 joinedload(Review.application).joinedload(Application.call))
+def _assignment_rows(reviewer: User, pages: dict[AssignmentGroup, int], per_page: int,
+                     groups: tuple[AssignmentGroup, ...]) -> list[sa.Row]:
+    """One pass over the reviewer's assignments: each group's total, and the ids on the
+    wanted page of each of ``groups`` (plus the first of every group, which carries its
+    total)."""
+    group = _assignment_group()
+    numbered = (
+        sa.select(
+            Review.id, group.label("grp"),
+            sa.func.row_number().over(partition_by=group, order_by=(
+                Review.assigned_at.desc(), Review.id.desc())).label("rn"),
+            sa.func.count().over(partition_by=group).label("total"))
+        .join(Application, Review.application_id == Application.id)
         .where(Review.reviewer_id == reviewer.id,
                Review.conflict_status != ConflictStatus.CONFLICT)
-        .order_by(Review.assigned_at.desc(), Review.id.desc())
-    ).unique().all()
-    groups = ReviewerAssignments([], [], [], [])
-    for review in reviews:
-        if review.conflict_status is ConflictStatus.PENDING:
-            groups.to_declare.append(review)
-        elif review.state is ReviewState.SUBMITTED:
-            groups.submitted.append(review)
-        elif review.application.state is S.UNDER_REVIEW:
-            groups.to_write.append(review)
-        else:
-            groups.waiting.append(review)
-    return groups
+        .subquery()
+    )
+    wanted = [sa.and_(numbered.c.grp == g.value,
+                      numbered.c.rn.between((pages[g] - 1) * per_page + 1, pages[g] * per_page))
+              for g in groups]
+    return db.session.execute(
+        sa.select(numbered.c.id, numbered.c.grp, numbered.c.rn, numbered.c.total)
+        .where(sa.or_(numbered.c.rn == 1, *wanted))
+    ).all()
+
+
+def assignments_of(reviewer: User, pages: dict[AssignmentGroup, int] | None = None,
+                   per_page: int = 20,
+                   groups: tuple[AssignmentGroup, ...] = tuple(AssignmentGroup)
+                   ) -> ReviewerAssignments:
+    """A reviewer's assignments (a declared conflict removes one) for their own page: how many
+    in each group and, for each of ``groups``, its page ``pages[group]`` (1 by default; the last
+    when past it) of ``per_page``, latest assignment first, with dossier, collectivité and call
+    loaded. Two queries (a third when a page past the last one was asked for)."""
+    wanted = {g: max(1, (pages or {}).get(g, 1)) for g in AssignmentGroup}
+    rows = _assignment_rows(reviewer, wanted, per_page, groups)
+    counts = {g: 0 for g in AssignmentGroup}
+    for row in rows:
+        counts[AssignmentGroup(row.grp)] = row.total
+    clamped = {g: min(page, last_page(counts[g], per_page)) for g, page in wanted.items()}
+    if any(clamped[g] != wanted[g] for g in groups):
+        rows = _assignment_rows(reviewer, clamped, per_page, groups)
+    on_page: dict[AssignmentGroup, list[int]] = defaultdict(list)
+    for row in sorted(rows, key=lambda row: row.rn):
+        g = AssignmentGroup(row.grp)
+        if g in groups and (clamped[g] - 1) * per_page < row.rn <= clamped[g] * per_page:
+            on_page[g].append(row.id)
+    ids = [i for g in groups for i in on_page[g]]
+    reviews = {review.id: review for review in db.session.scalars(
+        sa.select(Review)
+        .options(joinedload(Review.application).joinedload(Application.organisation),
+                 joinedload(Review.application).joinedload(Application.call),
+                 joinedload(Review.application).joinedload(Application.track))
+        .where(Review.id.in_(ids))).unique()} if ids else {}
+    return ReviewerAssignments(counts, {
+        g: Slice([reviews[i] for i in on_page[g]], clamped[g], per_page, counts[g])
+        for g in AssignmentGroup})
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from dcol.models import (
 from dcol.permissions import Action, can, load_or_404
 from dcol.reviews import grid as grids
 from dcol.reviews import services
+from dcol.reviews.paging import page_number, slice_of
 from forms.base import FlaskForm
 from workflows.engine import WorkflowError
 
@@ -51,12 +52,22 @@ def _problems(error: WorkflowError) -> tuple[list[str], dict[str, str]]:
 # --- the reviewer's assignments ---------------------------------------------------------------
 
 
+MINE_PER_PAGE = 20
+
+
 @bp.get("/evaluations")
 @login_required
 def mine():
+    """The reviewer's assignments in four groups, what they have to do first, each with its
+    count and a page at a time (``?a-declarer=2``, ``?a-rediger=``, ``?en-attente=``,
+    ``?soumises=``)."""
     if Role.REVIEWER not in current_user.roles:
         abort(404)
-    return render_template("reviews/mine.html", groups=services.assignments_of(current_user))
+    Group = services.AssignmentGroup
+    pages = {group: page_number(request.args, group.value) for group in Group}
+    assignments = services.assignments_of(current_user, pages, per_page=MINE_PER_PAGE)
+    kept = {group.value: page.page for group, page in assignments.pages.items() if page.page > 1}
+    return render_template("reviews/mine.html", assignments=assignments, Group=Group, kept=kept)
 
 
 @bp.get("/instruction")
@@ -361,13 +372,28 @@ def unassign(call_id: int, review_id: int):
 # --- ranking and grid ---------------------------------------------------------------------------
 
 
+RANKING_PER_PAGE = 50
+
+
+def track_parameter(track_id: int | None) -> str:
+    """The query parameter of a track's page on the ranking (``volet-0``: no track)."""
+    return f"volet-{track_id or 0}"
+
+
 @bp.get("/appels/<int:call_id>/classement")
 @login_required
 def ranking(call_id: int):
+    """The call's ranking per track, a page of each track at a time (``?volet-<id>=<page>``);
+    ranks are those of the whole track."""
     call = load_or_404(Call, call_id, Action.CALL_VIEW_RANKING)
+    tracks = services.ranking(call)
+    params = [track_parameter(track.track_id) for track in tracks]
+    pages = [slice_of(track.ranked, page_number(request.args, param), RANKING_PER_PAGE)
+             for track, param in zip(tracks, params, strict=True)]
+    kept = {param: page.page for param, page in zip(params, pages, strict=True) if page.page > 1}
     return render_template(
-        "reviews/ranking.html", call=call, tracks=services.ranking(call),
-        tie_breaks=services.tie_break_labels(call),
+        "reviews/ranking.html", call=call, tracks=list(zip(tracks, pages, params, strict=True)),
+        kept={"call_id": call.id, **kept}, tie_breaks=services.tie_break_labels(call),
         may_export=can(current_user, Action.CALL_MANAGE, call),
     )
 
