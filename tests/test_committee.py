@@ -642,3 +642,29 @@ def test_api_runs_a_session_and_decides_in_batch(world, client):
         {"application_id": second.id, "decision": "select"}]}).status_code == 404
     documents = client.get(f"/api/v1/applications/{third.id}/documents", headers=applicant).json
     assert "letter" in [d["kind"] for d in documents]
+
+
+def test_a_long_agenda_is_shown_a_page_at_a_time_with_ranks_and_totals_of_the_whole(
+        world, client, monkeypatch):
+    """Ranks and the running total cover the whole agenda; each page shows its lines, and a
+    decision taken on a page brings the committee back to that page."""
+    from dcol.committee import views
+
+    call, cast, (first, second, third), members = world
+    session = plan(call, cast.manager, members)
+    open_with(session, cast.manager, members[:2])
+    monkeypatch.setattr(views, "AGENDA_PER_PAGE", 1)
+    login(client, members[1])
+    body = page(client.get(f"/comites/{session.id}?page=2"))
+    assert second.reference in body and first.reference not in body
+    assert third.reference not in body
+    assert "Lignes 2 à 2 sur 3" in body
+    shown = body.replace("\u202f", " ").replace("\xa0", " ")
+    assert "20 000,00 €" in shown  # the running total counts the first line too
+    assert f'action="/comites/{session.id}/decisions?page=2"' in body
+    response = client.post(f"/comites/{session.id}/decisions?page=2", data={
+        f"decision-{second.id}": "waitlist"})
+    assert response.status_code == 302
+    assert response.location.endswith(f"/comites/{session.id}?page=2")
+    db.session.expire_all()
+    assert second.state is S.WAITLISTED and first.state is S.REVIEWED

@@ -215,6 +215,9 @@ def test_missions_csv_for_french_excel(data):
     assert running["Dépenses déclarées"] == "1045,50" and running["Jours consommés"] == "5,50"
     assert running["Tarif journalier"] == "650,00" and running["Jours contractualisés"] == "15,00"
     assert running["Début de la mission"] == "03/11/2025" and running["Rapports"] == "2"
+    # A mission with nothing logged yet: its sums are amounts too, on both databases.
+    idle = next(row for row in rows if row["Rapports"] == "0")
+    assert idle["Dépenses déclarées"] == "0,00" and idle["Jours consommés"] == "0,00"
 
 
 # --- reports --------------------------------------------------------------------------------

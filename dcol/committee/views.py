@@ -138,7 +138,10 @@ def _session_post(session_id: int, operation, success):
                                status=error.status)
     db.session.commit()
     flash(success(result) if callable(success) else success, "success")
-    return redirect(url_for("committee.session", session_id=session_id))
+    # Back to the agenda's page the form was posted from (decisions are taken a page at a time).
+    page = page_number(request.args, "page")
+    return redirect(url_for("committee.session", session_id=session_id,
+                            page=page if page > 1 else None))
 
 
 @bp.post("/comites/<int:session_id>")

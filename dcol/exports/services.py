@@ -78,7 +78,7 @@ BATCH = 1_000  # rows fetched from the cursor at a time
 def _total(column) -> sa.ColumnElement:
     """The sum of ``column`` as an exact Decimal with two decimals on every database (0 when
     there is nothing to add up)."""
-    return sa.type_coerce(sa.func.coalesce(sa.func.sum(column), 0), Money)
+    return sa.type_coerce(sa.func.coalesce(sa.func.sum(column), sa.cast(0, Money)), Money)
 
 
 def _of_call(query: sa.Select, call_id: int | None) -> sa.Select:

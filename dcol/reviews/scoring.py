@@ -100,15 +100,9 @@ class Aggregate:
 
     def mean_at(self, position: int) -> Decimal | None:
         """The exact mean of the criterion at ``position`` (None: unscored or no such
-        criterion)."""
-        return self._means_by_position.get(position)
-
-    @cached_property
-    def _means_by_position(self) -> dict[int, Decimal | None]:
-        means: dict[int, Decimal | None] = {}
-        for criterion in self.grid:
-            means.setdefault(criterion.position, _mean(self.stats.get(criterion.id)))
-        return means
+        criterion). Computed for that criterion alone: a tie-break reads one or two."""
+        criterion = next((c for c in self.grid if c.position == position), None)
+        return _mean(self.stats.get(criterion.id)) if criterion is not None else None
 
     @cached_property
     def criteria(self) -> tuple[CriterionResult, ...]:
@@ -287,10 +281,9 @@ def rank(candidates: Sequence[Candidate], tie_breaks: Sequence[str] = ()) -> lis
         final = candidate.aggregate.final_score
         return ((final is None, -(final or 0)), *(f(candidate) for f in key_functions))
 
-    ordered = sorted(candidates, key=lambda c: (keys(c), c.reference))
+    keyed = sorted(((keys(c), c) for c in candidates), key=lambda kc: (kc[0], kc[1].reference))
     ranked: list[Ranked] = []
-    for position, candidate in enumerate(ordered, start=1):
-        candidate_keys = keys(candidate)
+    for position, (candidate_keys, candidate) in enumerate(keyed, start=1):
         entry = Ranked(candidate, position, keys=candidate_keys)
         if ranked:
             above = ranked[-1]
