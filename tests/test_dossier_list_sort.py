@@ -204,3 +204,23 @@ def test_the_pages_of_a_sorted_list_follow_each_other(client, crowded):
     submitted = [d for d in crowded["dossiers"] if d.state is S.SUBMITTED]
     assert len(seen) == len(set(seen)) == 70 + len(submitted)
     assert seen[:len(submitted)] == expected_ids(submitted, "depot", True)
+
+
+@pytest.mark.parametrize(("name", "descending"), ORDERS)
+def test_a_collectivite_sees_only_its_own_dossiers_in_every_order(client, world, name,
+                                                                  descending):
+    """Sorting never widens what a user sees: another collectivité's dossiers stay out, on the
+    page, through the API and with any page size."""
+    neighbour = f.make_organisation("Ville de Grenoble")
+    own = f.make_application(world["call"], neighbour, S.SUBMITTED, submitted_at=T0,
+                             requested_amount=D("999999.00"))
+    member = f.make_user(Role.APPLICANT, organisation=neighbour)
+    db.session.commit()
+    login(client, member)
+    body = client.get(f"/dossiers/?tri={tri(name, descending)}&par_page=100"
+                      ).get_data(as_text=True)
+    assert shown_ids(body) == [own.id]
+    api = client.get(f"/api/v1/applications?sort={'-' if descending else ''}"
+                     f"{ATTRIBUTES[name]}&per_page=100",
+                     headers={"Authorization": f"Bearer {create_api_token(member, 'tests')}"})
+    assert [item["id"] for item in api.json["items"]] == [own.id]

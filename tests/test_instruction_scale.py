@@ -189,3 +189,26 @@ def api_token(user) -> str:
     token = create_api_token(user, "tests")
     db.session.commit()
     return token
+
+
+def test_paginated_instruction_pages_show_a_reviewer_only_their_own(call_and_cast, client):
+    """A reviewer's groups, counts and pages hold their own assignments only, on the page and
+    through the API; a collectivité gets 404 on the reviewer's page and on any ranking page."""
+    call, cast = call_and_cast
+    mine_reviewer, other_reviewer = f.make_user(Role.REVIEWER), f.make_user(Role.REVIEWER)
+    own, others = ws.complete_dossier(call, cast), ws.complete_dossier(call, cast)
+    for application in (own, others):
+        ws.reach(application, cast, S.UNDER_REVIEW)
+    add_review(own, mine_reviewer, {})
+    add_review(others, other_reviewer, {})
+    db.session.commit()
+    login(client, mine_reviewer)
+    body = page(client.get("/evaluations?soumises=5&a-rediger=2"))
+    assert own.reference in body and others.reference not in body
+    api = client.get("/api/v1/reviews?group=submitted&page=3",
+                     headers={"Authorization": f"Bearer {api_token(mine_reviewer)}"}).json
+    assert sum(api["counts"].values()) == 1
+    client.post("/deconnexion")
+    login(client, cast.signatory)
+    assert client.get("/evaluations?soumises=2").status_code == 404
+    assert client.get(f"/appels/{call.id}/classement?volet-0=2").status_code == 404
