@@ -37,10 +37,10 @@ from dcol.api.review_schemas import (
 )
 from dcol.extensions import db
 from dcol.models import Application, Call, ConflictStatus, Criterion, Review, Role, User
+from dcol.paging import slice_of
 from dcol.permissions import Action, can
 from dcol.reviews import grid as grids
 from dcol.reviews import services
-from dcol.reviews.paging import slice_of
 from workflows import engine
 
 

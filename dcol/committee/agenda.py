@@ -38,7 +38,7 @@ from dcol.models import (
     User,
 )
 from dcol.models.base import N_
-from dcol.reviews.paging import Slice, slice_of
+from dcol.paging import Slice, slice_of
 from dcol.reviews.scoring import Aggregate
 from dcol.reviews.services import ranking
 

@@ -16,8 +16,8 @@ from dcol.committee import letters, minutes, services
 from dcol.extensions import db
 from dcol.i18n import PARIS
 from dcol.models import Application, Call, CommitteeSession, Decision
+from dcol.paging import page_number
 from dcol.permissions import Action, can, has_quorum, load_or_404, present_count
-from dcol.reviews.paging import page_number
 from forms.base import FlaskForm
 from workflows.engine import WorkflowError
 

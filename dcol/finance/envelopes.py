@@ -128,7 +128,7 @@ def _positions(call_ids: list[int], excluding=(), only: int | None = None) -> sa
     )
     if only is not None:
         query = query.where(Application.id == only)
-    if not isinstance(excluding, (list, tuple, set, frozenset)) or excluding:
+    if isinstance(excluding, sa.Select) or excluding:
         query = query.where(Application.id.not_in(excluding))
     return query.subquery()
 

@@ -39,8 +39,8 @@ from dcol.models import (
     utcnow,
 )
 from dcol.models.base import N_
+from dcol.paging import Slice, last_page
 from dcol.permissions import Action, can
-from dcol.reviews.paging import Slice, last_page
 from dcol.reviews.scoring import (
     Aggregate,
     Candidate,
@@ -612,22 +612,6 @@ def _assignment_group():
 class ReviewerAssignments:
     counts: dict[AssignmentGroup, int]
     pages: dict[AssignmentGroup, Slice]  # of Review, latest assignment first
-
-    @property
-    def to_declare(self) -> list[Review]:
-        return self.pages[AssignmentGroup.TO_DECLARE].items
-
-    @property
-    def to_write(self) -> list[Review]:
-        return self.pages[AssignmentGroup.TO_WRITE].items
-
-    @property
-    def waiting(self) -> list[Review]:
-        return self.pages[AssignmentGroup.WAITING].items
-
-    @property
-    def submitted(self) -> list[Review]:
-        return self.pages[AssignmentGroup.SUBMITTED].items
 
 
 def _assignment_rows(reviewer: User, pages: dict[AssignmentGroup, int], per_page: int,

@@ -28,10 +28,10 @@ from dcol.models import (
     Role,
     User,
 )
+from dcol.paging import page_number, slice_of
 from dcol.permissions import Action, can, load_or_404
 from dcol.reviews import grid as grids
 from dcol.reviews import services
-from dcol.reviews.paging import page_number, slice_of
 from forms.base import FlaskForm
 from workflows.engine import WorkflowError
 

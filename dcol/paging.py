@@ -1,5 +1,5 @@
-"""Pages of a list the instruction pages show a slice at a time, each list with its own page
-parameter (several lists share a page: a reviewer's four groups, a call's tracks)."""
+"""Pages of a list shown a slice at a time, each list with its own page parameter when several
+share a page (a reviewer's four groups, a call's tracks, a committee's agenda)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class Slice:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return last_page(self.total, self.per_page)
 
     @property
     def first(self) -> int:
@@ -55,6 +55,7 @@ def page_number(args: Mapping[str, str], name: str) -> int:
 
 
 def last_page(total: int, per_page: int) -> int:
+    """The number of the last page of ``total`` items (1 for none)."""
     return max(1, -(-total // per_page))
 
 
